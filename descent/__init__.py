@@ -1,0 +1,46 @@
+"""descent: neural networks trained by gradient descent and backpropagation, explained.
+
+The public face of the package: everything a user needs is re-exported here.
+"""
+
+from descent import functional
+from descent.backend import get_default_dtype, manual_seed, set_default_dtype
+from descent.errors import (
+    DescentError,
+    DescentTypeError,
+    DescentValueError,
+    GradientError,
+    ShapeError,
+)
+from descent.gradcheck import GradcheckReport, gradcheck, slope
+from descent.graph import to_dot
+from descent.ops import (
+    abs,
+    clip,
+    concatenate,
+    exp,
+    linear,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    reshape,
+    sqrt,
+    stack,
+    sum,
+    transpose,
+    where,
+)
+from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
+    "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",
+    "exp", "functional", "get_default_dtype", "gradcheck", "is_grad_enabled", "linear",
+    "log", "manual_seed", "matmul", "maximum", "mean", "minimum", "no_grad", "reshape",
+    "set_default_dtype", "slope", "sqrt", "stack", "sum", "tensor", "to_dot", "transpose",
+    "where",
+]

@@ -1,0 +1,434 @@
+"""The primitive ops: each forward computation with its backward rule right beside it.
+
+Every function here returns ``make_node(value, parents, backward, name)`` where
+``backward(g)`` turns the gradient ``g`` of the op's output into one gradient per
+parent (``None`` when that parent needs none). Broadcasting is NumPy's; gradients are
+summed back to each operand's shape by ``_unbroadcast``.
+
+``PRIMITIVES`` at the bottom is the complete list of ops that own a backward rule; the
+test suite walks it and gradient-checks every entry. Everything else in descent
+(``functional``, losses, layers) is built from these.
+"""
+
+import builtins
+
+import numpy as np
+
+from descent.backend import xp
+from descent.errors import ShapeError
+from descent.tensor import Tensor, as_tensor, make_node
+
+
+def _pair(a, b):
+    """Lift non-tensor operands to constants with the other operand's dtype."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, like=a)
+    b = as_tensor(b)
+    return as_tensor(a, like=b), b
+
+
+def _unbroadcast(g, shape):
+    """Sum a broadcast gradient back down to ``shape``."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return xp.asarray(g)
+
+
+def _grad_if(tensor, compute):
+    return compute() if tensor.requires_grad else None
+
+
+# --------------------------------------------------------------------------- arithmetic
+def add(a, b):
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (_grad_if(a, lambda: _unbroadcast(g, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(g, b.shape)))
+
+    return make_node(a.data + b.data, (a, b), backward, "add")
+
+
+def sub(a, b):
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (_grad_if(a, lambda: _unbroadcast(g, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(-g, b.shape)))
+
+    return make_node(a.data - b.data, (a, b), backward, "sub")
+
+
+def mul(a, b):
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (_grad_if(a, lambda: _unbroadcast(g * b.data, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(g * a.data, b.shape)))
+
+    return make_node(a.data * b.data, (a, b), backward, "mul")
+
+
+def div(a, b):
+    a, b = _pair(a, b)
+    out = a.data / b.data
+
+    def backward(g):
+        return (_grad_if(a, lambda: _unbroadcast(g / b.data, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(-g * out / b.data, b.shape)))
+
+    return make_node(out, (a, b), backward, "div")
+
+
+def neg(a):
+    a = as_tensor(a)
+    return make_node(-a.data, (a,), lambda g: (-g,), "neg")
+
+
+def pow(a, b):
+    """``a ** b`` for a tensor or number exponent.
+
+    The gradient with respect to the exponent, ``a**b · log a``, is taken as 0 where
+    ``a <= 0`` (where the real logarithm does not exist).
+    """
+    a, b = _pair(a, b)
+    out = a.data ** b.data
+
+    def backward(g):
+        def grad_exponent():
+            positive = a.data > 0
+            log_a = xp.log(xp.where(positive, a.data, 1))
+            return _unbroadcast(xp.where(positive, g * out * log_a, 0), b.shape)
+
+        return (_grad_if(a, lambda: _unbroadcast(g * b.data * a.data ** (b.data - 1),
+                                                 a.shape)),
+                _grad_if(b, grad_exponent))
+
+    return make_node(out, (a, b), backward, "pow")
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules (1-D vectors, 2-D matrices, batched stacks)."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError("matmul needs tensors with at least one dimension; use * for scalars")
+
+    def backward(g):
+        # Work with at-least-2-D views: a vector on the left is a row, on the right a column.
+        a2 = a.data[None, :] if a.ndim == 1 else a.data
+        b2 = b.data[:, None] if b.ndim == 1 else b.data
+        g2 = g
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        grad_a = _grad_if(a, lambda: _unbroadcast(g2 @ xp.swapaxes(b2, -1, -2),
+                                                  a2.shape).reshape(a.shape))
+        grad_b = _grad_if(b, lambda: _unbroadcast(xp.swapaxes(a2, -1, -2) @ g2,
+                                                  b2.shape).reshape(b.shape))
+        return grad_a, grad_b
+
+    return make_node(a.data @ b.data, (a, b), backward, "matmul")
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight + bias`` in one node.
+
+    Fused because it is the hot path of every dense layer: one node instead of two and
+    the bias gradient taken as a column sum rather than through broadcasting.
+    """
+    x = as_tensor(x, like=weight)
+    out = x.data @ weight.data
+    if bias is not None:
+        out += bias.data
+
+    def backward(g):
+        if x.ndim == 1:
+            grad_w = _grad_if(weight, lambda: xp.outer(x.data, g))
+        else:
+            grad_w = _grad_if(weight, lambda: x.data.reshape(-1, x.shape[-1]).T
+                              @ g.reshape(-1, g.shape[-1]))
+        grad_x = _grad_if(x, lambda: g @ weight.data.T)
+        if bias is None:
+            return grad_x, grad_w
+        grad_b = _grad_if(bias, lambda: g.reshape(-1, g.shape[-1]).sum(axis=0))
+        return grad_x, grad_w, grad_b
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return make_node(out, parents, backward, "linear")
+
+
+# --------------------------------------------------------------------------- reductions
+def _normalise_axis(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(ax % ndim for ax in axes)
+
+
+def _expand_to(g, shape, axis, keepdims):
+    """Broadcast a reduced gradient back over the reduced axes."""
+    if not keepdims:
+        g = xp.expand_dims(g, _normalise_axis(axis, len(shape)))
+    return xp.broadcast_to(g, shape)
+
+
+def sum(a, axis=None, keepdims=False):
+    a = as_tensor(a)
+    return make_node(xp.asarray(a.data.sum(axis=axis, keepdims=keepdims)), (a,),
+                     lambda g: (_expand_to(g, a.shape, axis, keepdims),), "sum")
+
+
+def mean(a, axis=None, keepdims=False):
+    a = as_tensor(a)
+    out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
+    count = a.data.size // out.size if out.size else 1
+
+    def backward(g):
+        return (_expand_to(g / count, a.shape, axis, keepdims),)
+
+    return make_node(out, (a,), backward, "mean")
+
+
+def _extremum(a, axis, keepdims, reduce, name):
+    a = as_tensor(a)
+    out = xp.asarray(reduce(a.data, axis=axis, keepdims=keepdims))
+
+    def backward(g):
+        # Ties share the gradient equally, as for PyTorch's amax/amin.
+        hits = a.data == _expand_to(out, a.shape, axis, keepdims)
+        share = hits / hits.sum(axis=axis, keepdims=True)
+        return (_expand_to(g, a.shape, axis, keepdims) * share.astype(a.dtype),)
+
+    return make_node(out, (a,), backward, name)
+
+
+def max(a, axis=None, keepdims=False):
+    return _extremum(a, axis, keepdims, xp.max, "max")
+
+
+def min(a, axis=None, keepdims=False):
+    return _extremum(a, axis, keepdims, xp.min, "min")
+
+
+# --------------------------------------------------------------------------- elementwise
+def exp(a):
+    a = as_tensor(a)
+    out = xp.exp(a.data)
+    return make_node(out, (a,), lambda g: (g * out,), "exp")
+
+
+def log(a):
+    a = as_tensor(a)
+    return make_node(xp.log(a.data), (a,), lambda g: (g / a.data,), "log")
+
+
+def sqrt(a):
+    a = as_tensor(a)
+    out = xp.sqrt(a.data)
+    return make_node(out, (a,), lambda g: (g / (2 * out),), "sqrt")
+
+
+def abs(a):
+    """``|a|``; its gradient at 0 is taken as 0 (the sign), as in PyTorch."""
+    a = as_tensor(a)
+    return make_node(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),), "abs")
+
+
+def _share_on_ties(first, second):
+    """Weight of the first operand's gradient for maximum/minimum: 1, 0, or ½ on ties."""
+    return (first > second) + 0.5 * (first == second)
+
+
+def maximum(a, b):
+    """Elementwise maximum; where both are equal each gets half the gradient."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        share = _share_on_ties(a.data, b.data).astype(g.dtype)
+        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
+
+    return make_node(xp.maximum(a.data, b.data), (a, b), backward, "maximum")
+
+
+def minimum(a, b):
+    """Elementwise minimum; where both are equal each gets half the gradient."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        share = _share_on_ties(b.data, a.data).astype(g.dtype)
+        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
+
+    return make_node(xp.minimum(a.data, b.data), (a, b), backward, "minimum")
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` holds, else ``b``; the gradient follows the choice."""
+    mask = xp.asarray(condition.data if isinstance(condition, Tensor) else condition,
+                      dtype=bool)
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (_grad_if(a, lambda: _unbroadcast(xp.where(mask, g, 0), a.shape)),
+                _grad_if(b, lambda: _unbroadcast(xp.where(mask, 0, g), b.shape)))
+
+    return make_node(xp.where(mask, a.data, b.data), (a, b), backward, "where")
+
+
+def clip(a, low=None, high=None):
+    """Clamp into ``[low, high]``; the gradient passes where ``low <= a <= high``."""
+    a = as_tensor(a)
+    inside = xp.ones(a.shape, dtype=bool)
+    if low is not None:
+        inside &= a.data >= low
+    if high is not None:
+        inside &= a.data <= high
+    return make_node(xp.clip(a.data, low, high), (a,),
+                     lambda g: (xp.where(inside, g, 0),), "clip")
+
+
+# --------------------------------------------------------------------------- shape
+def reshape(a, shape):
+    a = as_tensor(a)
+    return make_node(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),),
+                     "reshape")
+
+
+def transpose(a, axes=None):
+    """Permute axes (reverse them when ``axes`` is None); ``.T`` for a matrix."""
+    a = as_tensor(a)
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    return make_node(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),),
+                     "transpose")
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return builtins.all(isinstance(p, (int, np.integer, slice)) or p is None
+                        or p is Ellipsis for p in parts)
+
+
+def getitem(a, index):
+    """Indexing and slicing with ints, slices, integer arrays and boolean masks.
+
+    Repeated integer indices add their gradients up (``np.add.at``).
+    """
+    a = as_tensor(a)
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    basic = _is_basic_index(index)
+
+    def backward(g):
+        grad = xp.zeros_like(a.data)
+        if basic:
+            grad[index] = g
+        else:
+            xp.add.at(grad, index, g)
+        return (grad,)
+
+    return make_node(xp.asarray(a.data[index]), (a,), backward, "getitem")
+
+
+def concatenate(tensors, axis=0):
+    tensors = tuple(as_tensor(t) for t in tensors)
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return make_node(xp.concatenate([t.data for t in tensors], axis=axis), tensors,
+                     lambda g: tuple(xp.split(g, bounds, axis=axis)), "concatenate")
+
+
+def stack(tensors, axis=0):
+    tensors = tuple(as_tensor(t) for t in tensors)
+
+    def backward(g):
+        return tuple(xp.take(g, i, axis=axis) for i in range(len(tensors)))
+
+    return make_node(xp.stack([t.data for t in tensors], axis=axis), tensors, backward,
+                     "stack")
+
+
+# --------------------------------------------------------------------------- activations
+def sigmoid(a):
+    """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)).
+
+    Fused for stability: computed as exp(−log(1 + e^(−a))) with ``logaddexp``, which
+    never overflows (σ(±1000) is exactly 1 and 0) and keeps full relative precision in
+    the tails, where the textbook formula overflows.
+    """
+    a = as_tensor(a)
+    out = xp.exp(-xp.logaddexp(0.0, -a.data))
+    return make_node(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+
+
+def tanh(a):
+    """tanh(a), with derivative 1 − tanh²(a) (= 1/cosh²(a), the notes' table)."""
+    a = as_tensor(a)
+    out = xp.tanh(a.data)
+    return make_node(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+
+
+def relu(a):
+    """max(0, a); derivative 1 where a > 0 and 0 elsewhere (0 at a = 0, as the notes' table).
+
+    Fused because it is the most common hidden activation: one comparison mask instead
+    of a ``maximum`` node with tie handling.
+    """
+    a = as_tensor(a)
+    return make_node(xp.maximum(a.data, 0), (a,), lambda g: (g * (a.data > 0),), "relu")
+
+
+def step(a):
+    """The perceptron's threshold: 1 where a > 0, else 0.
+
+    Its derivative is 0 everywhere (undefined at 0), so no gradient passes through it:
+    the lecture notes' point that a network of step units cannot learn by gradient
+    descent. The backward rule returns zeros so that this is visible in the gradients.
+    """
+    a = as_tensor(a)
+    return make_node((a.data > 0).astype(a.dtype), (a,), lambda g: (xp.zeros_like(g),),
+                     "step")
+
+
+def softmax(a, axis=-1):
+    """exp(a) / Σ exp(a) along ``axis``.
+
+    Fused for stability (the maximum is subtracted before exponentiating, so logits
+    of ±1e4 are fine) and speed (Jacobian-vector product s·(g − Σ g·s) in one node).
+    """
+    a = as_tensor(a)
+    e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+    return make_node(out, (a,), backward, "softmax")
+
+
+def log_softmax(a, axis=-1):
+    """a − log Σ exp(a) along ``axis``, computed stably (log-sum-exp with the max taken out)."""
+    a = as_tensor(a)
+    shifted = a.data - a.data.max(axis=axis, keepdims=True)
+    out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return make_node(out, (a,), backward, "log_softmax")
+
+
+PRIMITIVES = {
+    fn.__name__: fn
+    for fn in (add, sub, mul, div, neg, pow, matmul, linear, sum, mean, max, min, exp, log,
+               sqrt, abs, maximum, minimum, where, clip, reshape, transpose, getitem,
+               concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax)
+}

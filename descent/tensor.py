@@ -1,0 +1,471 @@
+"""The ``Tensor``: an array, its gradient, and the edge of the graph that produced it.
+
+A tensor made by an op remembers its parents and a ``backward`` rule that maps the
+gradient of its output to the gradients of its parents (the "local derivatives" of the
+lecture notes). ``Tensor.backward()`` visits the graph in reverse topological order and
+applies the chain rule, one rule per node. The rules themselves live beside their forward
+computations in ``descent/ops.py``.
+"""
+
+import numpy as np
+
+from descent import backend
+from descent.backend import xp
+from descent.errors import DescentTypeError, GradientError
+
+_grad_mode = {"enabled": True}
+
+
+class no_grad:
+    """Context manager (and decorator) in which ops record no graph.
+
+    Use it for evaluation and for parameter updates, as in PyTorch.
+
+    Examples
+    --------
+    >>> import descent
+    >>> w = descent.tensor([1.0, 2.0], requires_grad=True)
+    >>> with descent.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self):
+        self._previous = _grad_mode["enabled"]
+        _grad_mode["enabled"] = False
+        return self
+
+    def __exit__(self, *exc):
+        _grad_mode["enabled"] = self._previous
+        return False
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+def is_grad_enabled():
+    """True unless inside ``no_grad()``."""
+    return _grad_mode["enabled"]
+
+
+def _float_array(data, dtype, copy):
+    """Turn user data into a float ndarray, keeping a NumPy float dtype unless told."""
+    if isinstance(data, Tensor):
+        data = data.data
+    array = xp.asarray(data)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise DescentTypeError(
+            f"cannot make a tensor from data of dtype {array.dtype} "
+            "(strings or mixed objects); pass numbers, e.g. a float ndarray"
+        )
+    if dtype is not None:
+        target = backend.resolve_dtype(dtype)
+    elif isinstance(data, (np.ndarray, np.generic)) and array.dtype in (np.float32,
+                                                                       np.float64):
+        target = array.dtype
+    else:
+        target = backend.get_default_dtype()
+    return xp.array(array, dtype=target, copy=copy)
+
+
+class Tensor:
+    """An n-dimensional array that can take part in automatic differentiation.
+
+    Build one with :func:`descent.tensor`. Ops on tensors return tensors; when any
+    input has ``requires_grad=True`` (and grad mode is on) the result remembers how it
+    was made, so that ``backward()`` can send gradients back to the inputs.
+
+    Attributes
+    ----------
+    data : ndarray
+        The values.
+    grad : ndarray or None
+        The accumulated gradient of some scalar with respect to this tensor; filled by
+        ``backward()`` for leaves with ``requires_grad=True`` (and for non-leaves after
+        ``retain_grad()``). Gradients add up across calls until set back to ``None``.
+    requires_grad : bool
+        Whether gradients flow to this tensor. Setting it to ``False`` on a parameter
+        freezes it.
+    name : str or None
+        An optional label, shown in graph exports and reprs.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op",
+                 "_pending", "_retains_grad")
+
+    # Let NumPy defer to Tensor's reflected operators (ndarray + Tensor -> Tensor).
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _float_array(data, dtype, copy=True)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._parents = ()
+        self._backward = None
+        self._op = None
+        self._pending = None
+        self._retains_grad = False
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for tensors the user made (and results of ops that record no graph)."""
+        return self._backward is None
+
+    @property
+    def op(self):
+        """Name of the op that produced this tensor, or None for a leaf."""
+        return self._op
+
+    @property
+    def parents(self):
+        """The tensors this one was computed from (empty for a leaf)."""
+        return self._parents
+
+    @property
+    def T(self):
+        return _ops.transpose(self)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self._op is not None:
+            extra = f", op={self._op}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.dtype != backend.get_default_dtype():
+            extra += f", dtype={self.dtype.name}"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"tensor({body}{extra})"
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self):
+        """The values as an ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The single value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise GradientError(
+                f"item() needs a tensor with one element, this one has shape {self.shape}"
+            )
+        return self.data.item()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return _leaf(self.data)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
+        if not self.requires_grad:
+            raise GradientError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (sets ``.grad`` to None)."""
+        self.grad = None
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, grad=None):
+        """Back-propagate: add d(self)/d(leaf) · grad into every leaf's ``.grad``.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            The gradient of the final objective with respect to this tensor. May be
+            left out when this tensor holds a single value (then it is 1).
+
+        Examples
+        --------
+        >>> import descent
+        >>> a = descent.tensor(1.0, requires_grad=True)
+        >>> b = descent.tensor(-2.0, requires_grad=True)
+        >>> c = descent.tensor(3.0, requires_grad=True)
+        >>> f = a + b * c
+        >>> f.backward()
+        >>> float(a.grad), float(b.grad), float(c.grad)
+        (1.0, 3.0, -2.0)
+        """
+        if not self.requires_grad:
+            raise GradientError(
+                "backward() on a tensor that does not require grad: make an input with "
+                "requires_grad=True, and do not call it inside no_grad()"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise GradientError(
+                    f"backward() without grad needs a one-element tensor, this one has "
+                    f"shape {self.shape}; reduce it (e.g. .sum()) or pass grad="
+                )
+            seed = xp.ones_like(self.data)
+        else:
+            seed = xp.asarray(grad.data if isinstance(grad, Tensor) else grad,
+                              dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise GradientError(
+                    f"grad has shape {seed.shape} but the tensor has shape {self.shape}"
+                )
+        order = graph_nodes(self, grad_only=True)
+        self._pending = seed
+        for node in reversed(order):
+            g = node._pending
+            node._pending = None
+            if g is None:
+                continue
+            if node._backward is None or node._retains_grad:
+                _accumulate(node, g)
+            if node._backward is None:
+                continue
+            for parent, parent_grad in zip(node._parents, node._backward(g)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent._pending is None:
+                    parent._pending = parent_grad
+                else:
+                    parent._pending = parent._pending + parent_grad
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # Comparisons give boolean masks (no gradient), as in NumPy and PyTorch.
+    def __lt__(self, other):
+        return _leaf(self.data < _raw(other))
+
+    def __le__(self, other):
+        return _leaf(self.data <= _raw(other))
+
+    def __gt__(self, other):
+        return _leaf(self.data > _raw(other))
+
+    def __ge__(self, other):
+        return _leaf(self.data >= _raw(other))
+
+    # ----------------------------------------------------------------- methods
+    def sum(self, axis=None, keepdims=False):
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops.min(self, axis, keepdims)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def clip(self, low=None, high=None):
+        return _ops.clip(self, low, high)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _leaf(data, requires_grad=False):
+    """Wrap an ndarray as a leaf without copying or converting it."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = requires_grad
+    out.name = None
+    out._parents = ()
+    out._backward = None
+    out._op = None
+    out._pending = None
+    out._retains_grad = False
+    return out
+
+
+def make_node(data, parents, backward, op):
+    """The result of an op: a graph node when a gradient can flow, a plain leaf otherwise.
+
+    ``backward(g)`` must return one gradient (or None) per parent, each shaped like
+    that parent.
+    """
+    out = _leaf(data)
+    if _grad_mode["enabled"]:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                break
+    out._op = op
+    return out
+
+
+def as_tensor(value, like=None):
+    """Return ``value`` if it is a Tensor, else a constant leaf holding it.
+
+    Non-tensor operands take the dtype of ``like`` (when given), so that a float64
+    NumPy constant does not silently promote float32 work.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if like is not None:
+        return _leaf(xp.asarray(value, dtype=like.data.dtype))
+    return _leaf(_float_array(value, None, copy=False))
+
+
+def tensor(data, requires_grad=False, dtype=None, name=None):
+    """Make a leaf tensor from array-like ``data`` (copied).
+
+    Python numbers, lists and integer arrays become the default dtype (float32 unless
+    changed with :func:`descent.set_default_dtype`); a NumPy float array keeps its dtype
+    unless ``dtype`` says otherwise.
+
+    Examples
+    --------
+    >>> import descent
+    >>> x = descent.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> x.shape, x.dtype.name
+    ((1, 2), 'float32')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def graph_nodes(root, grad_only=False):
+    """Every tensor ``root`` depends on, parents before children, found without recursion.
+
+    With ``grad_only`` the walk keeps to tensors that require a gradient (the part of the
+    graph that ``backward()`` visits).
+    """
+    order = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent not in visited and (parent.requires_grad or not grad_only):
+                stack.append((parent, False))
+    return order
+
+
+def _accumulate(node, g):
+    """Add ``g`` into ``node.grad``; the first gradient is copied so no buffer is shared."""
+    if node.grad is None:
+        node.grad = xp.array(g, dtype=node.data.dtype, copy=True).reshape(node.data.shape)
+    else:
+        xp.add(node.grad, g, out=node.grad)
+
+
+from descent import ops as _ops  # noqa: E402  (ops builds on Tensor; methods call ops)

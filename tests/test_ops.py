@@ -1,0 +1,248 @@
+"""Every primitive in ``descent.ops.PRIMITIVES``: gradient-checked over random shapes
+(with broadcasting) and compared with PyTorch on values and gradients."""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import descent
+from descent import ops
+from tests.helpers import assert_matches_torch
+
+
+@dataclass
+class Case:
+    fn: Callable
+    torch_fn: Callable
+    inputs: Callable  # inputs(draw, rng) -> list of float64 arrays
+
+
+def _away_from_zero(x, margin=0.2):
+    return np.where(x >= 0, x + margin, x - margin)
+
+
+def _positive(x):
+    return np.abs(x) + 0.5
+
+
+def _two_broadcast(draw, rng, transform=lambda x: x, transform_b=None):
+    shapes = draw(mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                max_side=4)).input_shapes
+    a = transform(rng.normal(size=shapes[0]))
+    b = (transform_b or transform)(rng.normal(size=shapes[1]))
+    return [a, b]
+
+
+def _one(draw, rng, transform=lambda x: x, min_dims=0):
+    shape = draw(array_shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=4))
+    return [transform(rng.normal(size=shape))]
+
+
+def _distinct(draw, rng):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    values = rng.permutation(int(np.prod(shape))) * 0.1 + rng.uniform(0, 0.01)
+    return [values.reshape(shape)]
+
+
+def _axis(draw, ndim):
+    if ndim == 0:
+        return None
+    return draw(st.sampled_from([None, 0, -1, tuple(range(ndim))]))
+
+
+def _matmul_inputs(draw, rng):
+    n, k, m, batch = (draw(st.integers(1, 4)) for _ in range(4))
+    a_shape, b_shape = draw(st.sampled_from([
+        ((n, k), (k, m)), ((batch, n, k), (k, m)), ((batch, n, k), (batch, k, m)),
+        ((k,), (k, m)), ((n, k), (k,)), ((k,), (k,)), ((1, n, k), (batch, k, m)),
+    ]))
+    return [rng.normal(size=a_shape), rng.normal(size=b_shape)]
+
+
+def _linear_inputs(draw, rng):
+    k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x_shape = draw(st.sampled_from([(k,), (3, k), (2, 3, k)]))
+    return [rng.normal(size=x_shape), rng.normal(size=(k, m)), rng.normal(size=(m,))]
+
+
+def _clip_inputs(draw, rng):
+    x = rng.uniform(-1, 1, size=draw(array_shapes(max_dims=3, max_side=4)))
+    # keep clear of the corners at -0.5 and 0.5, where the derivative jumps
+    return [np.where(np.abs(np.abs(x) - 0.5) < 0.05, x * 0.5, x)]
+
+
+def _index_case(draw, rng):
+    return [rng.normal(size=(4, 5))]
+
+
+INDEXES = [
+    (1, slice(None)),
+    (slice(1, 3), slice(None, None, 2)),
+    np.array([0, 2, 2, 3]),
+    (np.array([0, 1, 1]), np.array([4, 0, 4])),
+    np.array([True, False, True, True]),
+    (Ellipsis, 3),
+]
+
+CASES = {
+    "add": Case(lambda a, b: a + b, lambda a, b: a + b, _two_broadcast),
+    "sub": Case(lambda a, b: a - b, lambda a, b: a - b, _two_broadcast),
+    "mul": Case(lambda a, b: a * b, lambda a, b: a * b, _two_broadcast),
+    "div": Case(lambda a, b: a / b, lambda a, b: a / b,
+                lambda d, r: _two_broadcast(d, r, transform_b=_away_from_zero)),
+    "neg": Case(lambda a: -a, lambda a: -a, _one),
+    "pow": Case(lambda a, b: a ** b, lambda a, b: a ** b,
+                lambda d, r: _two_broadcast(d, r, transform=_positive,
+                                            transform_b=lambda x: x)),
+    "matmul": Case(lambda a, b: a @ b, lambda a, b: a @ b, _matmul_inputs),
+    "linear": Case(lambda x, w, b: ops.linear(x, w, b), lambda x, w, b: x @ w + b,
+                   _linear_inputs),
+    "sum": None,  # parameterised over axes below
+    "mean": None,
+    "max": None,
+    "min": None,
+    "exp": Case(lambda a: a.exp(), torch.exp, _one),
+    "log": Case(lambda a: a.log(), torch.log, lambda d, r: _one(d, r, _positive)),
+    "sqrt": Case(lambda a: a.sqrt(), torch.sqrt, lambda d, r: _one(d, r, _positive)),
+    "abs": Case(lambda a: abs(a), torch.abs, lambda d, r: _one(d, r, _away_from_zero)),
+    "maximum": Case(descent.maximum, torch.maximum, _two_broadcast),
+    "minimum": Case(descent.minimum, torch.minimum, _two_broadcast),
+    "where": Case(lambda a, b: descent.where(a.data > 0.3, a, b),
+                  lambda a, b: torch.where(a > 0.3, a, b), _two_broadcast),
+    "clip": Case(lambda a: a.clip(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), _clip_inputs),
+    "reshape": Case(lambda a: a.reshape(-1), lambda a: a.reshape(-1), _one),
+    "transpose": Case(lambda a: a.transpose(), lambda a: a.permute(tuple(reversed(range(a.ndim)))),
+                      _one),
+    "getitem": None,
+    "concatenate": Case(lambda a, b: descent.concatenate([a, b, a], axis=-1),
+                        lambda a, b: torch.cat([a, b, a], dim=-1),
+                        lambda d, r: [r.normal(size=(2, 3)), r.normal(size=(2, 1))]),
+    "stack": Case(lambda a, b: descent.stack([a, b, a], axis=1),
+                  lambda a, b: torch.stack([a, b, a], dim=1),
+                  lambda d, r: [r.normal(size=(2, 3)), r.normal(size=(2, 3))]),
+    "sigmoid": Case(ops.sigmoid, torch.sigmoid, _one),
+    "tanh": Case(ops.tanh, torch.tanh, _one),
+    "relu": Case(ops.relu, torch.relu, lambda d, r: _one(d, r, _away_from_zero)),
+    "step": Case(ops.step, lambda a: a * 0 + (a > 0).double(),  # torch has no step gradient
+                 lambda d, r: _one(d, r, _away_from_zero)),
+    "softmax": Case(ops.softmax, lambda a: torch.softmax(a, dim=-1),
+                    lambda d, r: _one(d, r, min_dims=1)),
+    "log_softmax": Case(ops.log_softmax, lambda a: torch.log_softmax(a, dim=-1),
+                        lambda d, r: _one(d, r, min_dims=1)),
+}
+
+SIMPLE = sorted(name for name, case in CASES.items() if case is not None)
+
+
+def test_every_primitive_has_a_case():
+    assert set(CASES) == set(ops.PRIMITIVES)
+
+
+@pytest.mark.parametrize("name", SIMPLE)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_primitive_gradcheck(name, data, seed):
+    case = CASES[name]
+    inputs = case.inputs(data.draw, np.random.default_rng(seed))
+    report = descent.gradcheck(case.fn, *inputs)
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("name", SIMPLE)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_primitive_matches_torch(name, data, seed):
+    case = CASES[name]
+    inputs = case.inputs(data.draw, np.random.default_rng(seed))
+    assert_matches_torch(case.fn, case.torch_fn, inputs)
+
+
+REDUCTIONS = {
+    "sum": (lambda a, axis, keep: a.sum(axis=axis, keepdims=keep),
+            lambda a, axis, keep: a.sum(dim=axis, keepdim=keep) if axis is not None
+            else a.sum()),
+    "mean": (lambda a, axis, keep: a.mean(axis=axis, keepdims=keep),
+             lambda a, axis, keep: a.mean(dim=axis, keepdim=keep) if axis is not None
+             else a.mean()),
+    "max": (lambda a, axis, keep: a.max(axis=axis, keepdims=keep),
+            lambda a, axis, keep: torch.amax(a, dim=axis if axis is not None
+                                             else tuple(range(a.ndim)), keepdim=keep)),
+    "min": (lambda a, axis, keep: a.min(axis=axis, keepdims=keep),
+            lambda a, axis, keep: torch.amin(a, dim=axis if axis is not None
+                                             else tuple(range(a.ndim)), keepdim=keep)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_reductions(name, data, seed):
+    ours, theirs = REDUCTIONS[name]
+    (a,) = _distinct(data.draw, np.random.default_rng(seed))
+    axis = _axis(data.draw, a.ndim)
+    keep = data.draw(st.booleans())
+    assert descent.gradcheck(lambda t: ours(t, axis, keep), a).ok
+    assert_matches_torch(lambda t: ours(t, axis, keep), lambda t: theirs(t, axis, keep), [a])
+
+
+def test_max_shares_gradient_between_ties_like_torch_amax():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    assert_matches_torch(lambda t: t.max(axis=1), lambda t: torch.amax(t, dim=1), [a])
+
+
+@pytest.mark.parametrize("index", INDEXES, ids=[repr(i)[:40] for i in INDEXES])
+def test_getitem(index):
+    (a,) = _index_case(None, np.random.default_rng(0))
+    assert descent.gradcheck(lambda t: t[index], a).ok
+    torch_index = tuple(torch.as_tensor(i) if isinstance(i, np.ndarray) else i
+                        for i in (index if isinstance(index, tuple) else (index,)))
+    assert_matches_torch(lambda t: t[index], lambda t: t[torch_index], [a])
+
+
+def test_repeated_integer_index_adds_gradients():
+    x = descent.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_and_log_softmax_along_any_axis(axis):
+    a = np.random.default_rng(1).normal(size=(3, 4))
+    assert_matches_torch(lambda t: ops.softmax(t, axis=axis),
+                         lambda t: torch.softmax(t, dim=axis), [a])
+    assert_matches_torch(lambda t: ops.log_softmax(t, axis=axis),
+                         lambda t: torch.log_softmax(t, dim=axis), [a])
+
+
+def test_scalar_exponent_and_number_operands():
+    a = np.array([0.5, 1.5, 2.0])
+    assert_matches_torch(lambda t: 3.0 - t ** 2 / 4 + 2 ** t + 1 / t,
+                         lambda t: 3.0 - t ** 2 / 4 + 2 ** t + 1 / t, [a])
+
+
+def test_ndarray_on_the_left_gives_a_tensor():
+    x = descent.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0], dtype=np.float32) * x + np.ones(2, dtype=np.float32)
+    assert isinstance(y, descent.Tensor)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_float64_constant_does_not_promote_float32_work():
+    x = descent.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * np.array([0.5, 0.25])).dtype == np.float32
+
+
+def test_pow_gradient_for_exponent_at_non_positive_base_is_zero():
+    a = descent.tensor([0.0, -2.0, 2.0], requires_grad=True, dtype="float64")
+    b = descent.tensor(2.0, requires_grad=True, dtype="float64")
+    (a ** b).sum().backward()
+    assert b.grad == pytest.approx(4.0 * np.log(2.0))
+
+
+def test_matmul_of_scalar_is_a_clear_error():
+    with pytest.raises(descent.ShapeError, match="at least one dimension"):
+        descent.tensor(2.0) @ descent.tensor([1.0])
