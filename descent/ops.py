@@ -241,33 +241,26 @@ def abs(a):
     return make_node(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),), "abs")
 
 
-def _share_on_ties(first, second):
-    """Weight of the first operand's gradient for maximum/minimum: 1, 0, or ½ on ties."""
-    return (first > second) + 0.5 * (first == second)
+def _elementwise_extreme(a, b, pick, wins, name):
+    """maximum / minimum: the gradient goes to the operand picked; ties share it equally."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        share = (wins(a.data, b.data) + 0.5 * (a.data == b.data)).astype(g.dtype)
+        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
+                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
+
+    return make_node(pick(a.data, b.data), (a, b), backward, name)
 
 
 def maximum(a, b):
     """Elementwise maximum; where both are equal each gets half the gradient."""
-    a, b = _pair(a, b)
-
-    def backward(g):
-        share = _share_on_ties(a.data, b.data).astype(g.dtype)
-        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
-
-    return make_node(xp.maximum(a.data, b.data), (a, b), backward, "maximum")
+    return _elementwise_extreme(a, b, xp.maximum, xp.greater, "maximum")
 
 
 def minimum(a, b):
     """Elementwise minimum; where both are equal each gets half the gradient."""
-    a, b = _pair(a, b)
-
-    def backward(g):
-        share = _share_on_ties(b.data, a.data).astype(g.dtype)
-        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
-
-    return make_node(xp.minimum(a.data, b.data), (a, b), backward, "minimum")
+    return _elementwise_extreme(a, b, xp.minimum, xp.less, "minimum")
 
 
 def where(condition, a, b):
