@@ -3,7 +3,7 @@
 The public face of the package: everything a user needs is re-exported here.
 """
 
-from descent import functional
+from descent import functional, losses, nn, optim, schedules
 from descent.backend import get_default_dtype, manual_seed, set_default_dtype
 from descent.errors import (
     DescentError,
@@ -39,7 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
     "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",
-    "exp", "functional", "get_default_dtype", "gradcheck", "is_grad_enabled", "linear",
+    "exp", "functional", "losses", "nn", "optim", "schedules", "get_default_dtype", "gradcheck", "is_grad_enabled", "linear",
     "log", "manual_seed", "matmul", "maximum", "mean", "minimum", "no_grad", "reshape",
     "set_default_dtype", "slope", "sqrt", "stack", "sum", "tensor", "to_dot", "transpose",
     "where",

@@ -419,9 +419,56 @@ def log_softmax(a, axis=-1):
     return make_node(out, (a,), backward, "log_softmax")
 
 
+# --------------------------------------------------------------------------- fused losses
+def softmax_cross_entropy(logits, target):
+    """Per-sample cross-entropy −Σ_k t_k log softmax(z)_k over the last axis.
+
+    ``target`` is either class indices (integers, one fewer dimension than ``logits``)
+    or probabilities (same shape as ``logits``); it receives no gradient. Fused for
+    stability (log-sum-exp) and speed: the gradient is softmax(z)·Σt − t in one step.
+    """
+    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    shifted = logits.data - logits.data.max(axis=-1, keepdims=True)
+    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    if target.ndim == logits.ndim:
+        out = -(target * log_probs).sum(axis=-1)
+    else:
+        out = -xp.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
+
+    def backward(g):
+        probs = xp.exp(log_probs)
+        if target.ndim == logits.ndim:
+            grad = probs * target.sum(axis=-1, keepdims=True) - target
+        else:
+            grad = probs
+            xp.put_along_axis(grad, target[..., None],
+                              xp.take_along_axis(grad, target[..., None], axis=-1) - 1,
+                              axis=-1)
+        return (grad * g[..., None],)
+
+    return make_node(out, (logits,), backward, "softmax_cross_entropy")
+
+
+def sigmoid_binary_cross_entropy(logits, target):
+    """Per-element −[t log σ(z) + (1 − t) log(1 − σ(z))] from the logits z.
+
+    Fused for stability: max(z, 0) − z·t + log(1 + e^(−|z|)) never overflows and never
+    takes the log of 0; the gradient is σ(z) − t.
+    """
+    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    z = logits.data
+    out = xp.maximum(z, 0) - z * target + xp.log1p(xp.exp(-xp.abs(z)))
+
+    def backward(g):
+        return (g * (xp.exp(-xp.logaddexp(0.0, -z)) - target),)
+
+    return make_node(out, (logits,), backward, "sigmoid_binary_cross_entropy")
+
+
 PRIMITIVES = {
     fn.__name__: fn
     for fn in (add, sub, mul, div, neg, pow, matmul, linear, sum, mean, max, min, exp, log,
                sqrt, abs, maximum, minimum, where, clip, reshape, transpose, getitem,
-               concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax)
+               concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax,
+               softmax_cross_entropy, sigmoid_binary_cross_entropy)
 }

@@ -135,6 +135,16 @@ CASES = {
                     lambda d, r: _one(d, r, min_dims=1)),
     "log_softmax": Case(ops.log_softmax, lambda a: torch.log_softmax(a, dim=-1),
                         lambda d, r: _one(d, r, min_dims=1)),
+    "softmax_cross_entropy": Case(
+        lambda z: ops.softmax_cross_entropy(z, np.array([2, 0, 1])),
+        lambda z: torch.nn.functional.cross_entropy(z, torch.tensor([2, 0, 1]),
+                                                    reduction="none"),
+        lambda d, r: [r.normal(size=(3, 4))]),
+    "sigmoid_binary_cross_entropy": Case(
+        lambda z: ops.sigmoid_binary_cross_entropy(z, np.array([0.0, 1.0, 0.3])),
+        lambda z: torch.nn.functional.binary_cross_entropy_with_logits(
+            z, torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64), reduction="none"),
+        lambda d, r: [r.normal(size=3) * 3]),
 }
 
 SIMPLE = sorted(name for name, case in CASES.items() if case is not None)
@@ -186,6 +196,14 @@ def test_reductions(name, data, seed):
     keep = data.draw(st.booleans())
     assert descent.gradcheck(lambda t: ours(t, axis, keep), a).ok
     assert_matches_torch(lambda t: ours(t, axis, keep), lambda t: theirs(t, axis, keep), [a])
+
+
+def test_softmax_cross_entropy_with_probability_targets():
+    target = np.array([[0.2, 0.8, 0.0], [1.0, 0.0, 0.0]])
+    assert_matches_torch(
+        lambda z: ops.softmax_cross_entropy(z, target),
+        lambda z: torch.nn.functional.cross_entropy(z, torch.tensor(target), reduction="none"),
+        [np.random.default_rng(2).normal(size=(2, 3))])
 
 
 def test_max_shares_gradient_between_ties_like_torch_amax():

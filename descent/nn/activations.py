@@ -1,0 +1,107 @@
+"""Activation functions as modules, so they can sit in a ``Sequential``."""
+
+from descent import functional as F
+from descent.nn.module import Module
+
+
+class Identity(Module):
+    """f(z) = z."""
+
+    name = "identity"
+
+    def forward(self, x):
+        return x
+
+
+class Step(Module):
+    """The perceptron's threshold, 1 if z > 0 else 0; its gradient is zero."""
+
+    name = "step"
+
+    def forward(self, x):
+        return F.step(x)
+
+
+class Sigmoid(Module):
+    """σ(z) = 1 / (1 + e^(−z))."""
+
+    name = "sigmoid"
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(z)."""
+
+    name = "tanh"
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class ReLU(Module):
+    """max(0, z)."""
+
+    name = "relu"
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """z if z > 0 else negative_slope · z."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """z if z > 0 else α(e^z − 1)."""
+
+    name = "elu"
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softmax(Module):
+    """Turns scores into probabilities along ``axis``."""
+
+    name = "softmax"
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+ACTIVATION_MODULES = {cls.name: cls for cls in
+                      (Identity, Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softmax)}
+
+
+def activation_module(name):
+    """A fresh activation module from its name; the error lists the valid names."""
+    F.get_activation(name)  # raises with the list of valid names
+    return ACTIVATION_MODULES[name]()
