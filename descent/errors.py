@@ -19,3 +19,16 @@ class ShapeError(DescentValueError):
 
 class GradientError(DescentError, RuntimeError):
     """A backward pass was asked for something it cannot do."""
+
+
+def lookup(table, key, kind, alternative=""):
+    """``table[key]``, or a ``DescentValueError`` that lists the valid names.
+
+    ``alternative`` ends the message with what else may be passed (e.g. a callable).
+    """
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise DescentValueError(
+            f"unknown {kind} {key!r}; choose one of {', '.join(sorted(table))}{alternative}"
+        ) from None

@@ -17,7 +17,7 @@ softmax        e^(z_k) / Σ_j e^(z_j)                       s_k(δ_kj − s_j)
 """
 
 from descent import ops
-from descent.errors import DescentValueError
+from descent.errors import DescentValueError, lookup
 from descent.tensor import as_tensor
 
 sigmoid = ops.sigmoid
@@ -75,9 +75,4 @@ ACTIVATIONS = {
 
 def get_activation(name):
     """Look an activation function up by name; the error lists the valid names."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise DescentValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}"
-        ) from None
+    return lookup(ACTIVATIONS, name, "activation")

@@ -9,7 +9,7 @@ import numpy as np
 
 from descent import ops
 from descent.backend import xp
-from descent.errors import DescentValueError, ShapeError
+from descent.errors import DescentValueError, ShapeError, lookup
 from descent.tensor import Tensor, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -169,10 +169,4 @@ def get_loss(loss):
     """A loss from its name in ``LOSSES`` or any callable ``loss(prediction, target)``."""
     if callable(loss):
         return loss
-    try:
-        return LOSSES[loss]
-    except (KeyError, TypeError):
-        raise DescentValueError(
-            f"unknown loss {loss!r}; choose one of {', '.join(sorted(LOSSES))} or pass a "
-            "function loss(prediction, target)"
-        ) from None
+    return lookup(LOSSES, loss, "loss", " or pass a function loss(prediction, target)")

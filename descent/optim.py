@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from descent.errors import DescentTypeError, DescentValueError, ShapeError
+from descent.errors import DescentTypeError, DescentValueError, ShapeError, lookup
 from descent.tensor import Tensor
 
 
@@ -445,13 +445,8 @@ def get_optimizer(optimizer, params, **settings):
     """An optimiser instance from a name in ``OPTIMIZERS`` (with ``settings``) or as given."""
     if isinstance(optimizer, Optimizer):
         return optimizer
-    try:
-        cls = OPTIMIZERS[optimizer.lower()]
-    except (KeyError, AttributeError):
-        raise DescentValueError(
-            f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} or pass "
-            "an optimiser instance"
-        ) from None
+    key = optimizer.lower() if isinstance(optimizer, str) else optimizer
+    cls = lookup(OPTIMIZERS, key, "optimizer", " or pass an optimiser instance")
     if cls is SGD:
         settings.setdefault("lr", 0.01)
     return cls(params, **settings)

@@ -1,52 +1,48 @@
 """Activation functions as modules, so they can sit in a ``Sequential``."""
 
 from descent import functional as F
+from descent.errors import lookup
 from descent.nn.module import Module
 
 
-class Identity(Module):
+class Activation(Module):
+    """A module that applies ``function`` (a ``descent.functional`` activation)."""
+
+    name = None
+    function = None
+
+    def forward(self, x):
+        return type(self).function(x)
+
+
+class Identity(Activation):
     """f(z) = z."""
 
-    name = "identity"
-
-    def forward(self, x):
-        return x
+    name, function = "identity", staticmethod(F.identity)
 
 
-class Step(Module):
+class Step(Activation):
     """The perceptron's threshold, 1 if z > 0 else 0; its gradient is zero."""
 
-    name = "step"
-
-    def forward(self, x):
-        return F.step(x)
+    name, function = "step", staticmethod(F.step)
 
 
-class Sigmoid(Module):
+class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e^(−z))."""
 
-    name = "sigmoid"
-
-    def forward(self, x):
-        return F.sigmoid(x)
+    name, function = "sigmoid", staticmethod(F.sigmoid)
 
 
-class Tanh(Module):
+class Tanh(Activation):
     """tanh(z)."""
 
-    name = "tanh"
-
-    def forward(self, x):
-        return F.tanh(x)
+    name, function = "tanh", staticmethod(F.tanh)
 
 
-class ReLU(Module):
+class ReLU(Activation):
     """max(0, z)."""
 
-    name = "relu"
-
-    def forward(self, x):
-        return F.relu(x)
+    name, function = "relu", staticmethod(F.relu)
 
 
 class LeakyReLU(Module):
@@ -103,5 +99,4 @@ ACTIVATION_MODULES = {cls.name: cls for cls in
 
 def activation_module(name):
     """A fresh activation module from its name; the error lists the valid names."""
-    F.get_activation(name)  # raises with the list of valid names
-    return ACTIVATION_MODULES[name]()
+    return lookup(ACTIVATION_MODULES, name, "activation")()

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from descent.errors import DescentValueError
+from descent.errors import lookup
 
 
 def _fans(shape):
@@ -101,10 +101,4 @@ def get(init):
     """An initialiser from a name in ``INITIALISERS`` or a callable ``fn(shape, rng)``."""
     if callable(init):
         return init
-    try:
-        return INITIALISERS[init]
-    except (KeyError, TypeError):
-        raise DescentValueError(
-            f"unknown initialiser {init!r}; choose one of {', '.join(sorted(INITIALISERS))} "
-            "or pass a function fn(shape, rng)"
-        ) from None
+    return lookup(INITIALISERS, init, "initialiser", " or pass a function fn(shape, rng)")

@@ -5,7 +5,7 @@ import numpy as np
 from descent import backend, ops
 from descent.errors import DescentTypeError, DescentValueError
 from descent.nn import init as initialisers
-from descent.nn.activations import ACTIVATION_MODULES, activation_module
+from descent.nn.activations import activation_module
 from descent.nn.module import Module, Parameter
 
 
@@ -157,8 +157,8 @@ class MLP(Sequential):
         hidden = len(sizes) - 2
         activations = _per_layer(activation, hidden, "activation")
         for name in [*activations, output]:
-            if name is not None and name not in ACTIVATION_MODULES:
-                activation_module(name)  # raises with the list of valid names
+            if name is not None:
+                activation_module(name)  # raises early, listing the valid names
         rng = backend.as_rng(rng)
         following = [*activations, output or "identity"]
         layers = []
