@@ -80,14 +80,12 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     """−[t log p + (1 − t) log(1 − p)] for probabilities p (e.g. a sigmoid output).
 
     Each logarithm is clamped at −100, as PyTorch does, so p = 0 or 1 gives a large
-    finite loss instead of infinity. Prefer ``binary_cross_entropy_with_logits`` on the
-    raw scores: it is exact and stable everywhere.
+    finite loss instead of infinity, with a finite gradient. Prefer
+    ``binary_cross_entropy_with_logits`` on the raw scores: it is exact and stable
+    everywhere.
     """
     p, t = _pair(probabilities, target)
-    floor = float(np.exp(-100.0))
-    log_p = ops.maximum(ops.log(ops.clip(p, floor, None)), -100.0)
-    log_not_p = ops.maximum(ops.log(ops.clip(1.0 - p, floor, None)), -100.0)
-    return _reduce(-(t * log_p + (1.0 - t) * log_not_p), reduction)
+    return _reduce(ops.binary_cross_entropy(p, t), reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):

@@ -465,10 +465,29 @@ def sigmoid_binary_cross_entropy(logits, target):
     return make_node(out, (logits,), backward, "sigmoid_binary_cross_entropy")
 
 
+def binary_cross_entropy(probabilities, target):
+    """Per-element −[t log p + (1 − t) log(1 − p)] for probabilities p.
+
+    Fused so that p = 0 or 1 is safe in float32 and float64 alike: each logarithm is
+    clamped at −100 and the gradient (p − t) / p(1 − p) divides by at least 1e-12, the
+    same guards as PyTorch's.
+    """
+    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    p = probabilities.data
+    with np.errstate(divide="ignore"):
+        out = -(target * xp.maximum(xp.log(p), -100)
+                + (1 - target) * xp.maximum(xp.log1p(-p), -100))
+
+    def backward(g):
+        return (g * (p - target) / xp.maximum(p * (1 - p), 1e-12),)
+
+    return make_node(out, (probabilities,), backward, "binary_cross_entropy")
+
+
 PRIMITIVES = {
     fn.__name__: fn
     for fn in (add, sub, mul, div, neg, pow, matmul, linear, sum, mean, max, min, exp, log,
                sqrt, abs, maximum, minimum, where, clip, reshape, transpose, getitem,
                concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax,
-               softmax_cross_entropy, sigmoid_binary_cross_entropy)
+               softmax_cross_entropy, sigmoid_binary_cross_entropy, binary_cross_entropy)
 }

@@ -171,7 +171,8 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        self.hyper["lr"] = _check_lr(value)
+        # A schedule may anneal the rate down to 0; constructors insist on lr > 0.
+        self.hyper["lr"] = _check("lr", value, low=0)
 
     def zero_grad(self):
         """Forget the gradients of all parameters (sets them to None)."""

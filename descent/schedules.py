@@ -84,11 +84,12 @@ class ReduceLROnPlateau:
 
     Improvement means below ``best · (1 − threshold)`` in ``"min"`` mode (above
     ``best · (1 + threshold)`` in ``"max"`` mode); after a reduction, ``cooldown`` epochs
-    pass before counting again; the rate never goes below ``min_lr``.
+    pass before counting again; the rate never goes below ``min_lr``, and a reduction
+    smaller than ``eps`` is skipped (as in PyTorch).
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 cooldown=0, min_lr=0.0):
+                 cooldown=0, min_lr=0.0, eps=1e-8):
         if mode not in ("min", "max"):
             raise DescentValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.optimizer = optimizer
@@ -98,6 +99,7 @@ class ReduceLROnPlateau:
         self.threshold = _check("threshold", threshold, 0)
         self.cooldown = int(_check("cooldown", cooldown, 0))
         self.min_lr = _check("min_lr", min_lr, 0)
+        self.eps = _check("eps", eps, 0)
         self.best = None
         self.bad_epochs = 0
         self.cooldown_left = 0
@@ -120,7 +122,9 @@ class ReduceLROnPlateau:
             self.cooldown_left -= 1
             self.bad_epochs = 0
         if self.bad_epochs > self.patience:
-            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            reduced = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - reduced > self.eps:
+                self.optimizer.lr = reduced
             self.cooldown_left = self.cooldown
             self.bad_epochs = 0
         return self.optimizer.lr

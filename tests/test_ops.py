@@ -145,6 +145,11 @@ CASES = {
         lambda z: torch.nn.functional.binary_cross_entropy_with_logits(
             z, torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64), reduction="none"),
         lambda d, r: [r.normal(size=3) * 3]),
+    "binary_cross_entropy": Case(
+        lambda p: ops.binary_cross_entropy(p, np.array([0.0, 1.0, 0.3])),
+        lambda p: torch.nn.functional.binary_cross_entropy(
+            p, torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64), reduction="none"),
+        lambda d, r: [r.uniform(0.05, 0.95, size=3)]),
 }
 
 SIMPLE = sorted(name for name, case in CASES.items() if case is not None)
