@@ -3,7 +3,19 @@
 The public face of the package: everything a user needs is re-exported here.
 """
 
-from descent import functional, losses, nn, optim, schedules
+from descent import (
+    callbacks,
+    data,
+    datasets,
+    diagnostics,
+    functional,
+    losses,
+    metrics,
+    nn,
+    optim,
+    schedules,
+    stopping,
+)
 from descent.backend import get_default_dtype, manual_seed, set_default_dtype
 from descent.errors import (
     DescentError,
@@ -32,11 +44,17 @@ from descent.ops import (
     transpose,
     where,
 )
+from descent.history import History
+from descent.perceptron import train_perceptron
 from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
+from descent.train import train
+from descent.validation import cross_validate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "History", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
+    "stopping", "train", "train_perceptron",
     "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
     "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",
     "exp", "functional", "losses", "nn", "optim", "schedules", "get_default_dtype", "gradcheck", "is_grad_enabled", "linear",

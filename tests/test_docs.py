@@ -17,7 +17,8 @@ BLOCKS = [(path.name, i, code) for path in DOCS for i, code in enumerate(_python
 
 
 @pytest.mark.parametrize("name, index, code", BLOCKS, ids=[f"{n}-{i}" for n, i, _ in BLOCKS])
-def test_documented_example_runs(name, index, code, capsys):
+def test_documented_example_runs(name, index, code, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples may write files
     exec(compile(code, f"{name} example {index}", "exec"), {"__name__": "__docs__"})
 
 

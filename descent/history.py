@@ -1,0 +1,99 @@
+"""``History``: what happened in each epoch of a training run, and why it stopped."""
+
+import csv
+import io
+import json
+import math
+
+
+def _flatten(record):
+    """One level of nesting becomes ``key[name]`` columns (e.g. per-layer gradient norms)."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                flat[f"{key}[{name}]"] = inner
+        else:
+            flat[key] = value
+    return flat
+
+
+def _plain(value):
+    """JSON-safe: NaN and infinities become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class History:
+    """Per-epoch records of a training run.
+
+    ``history["loss"]`` is the list of training losses, one per epoch (``None`` where a
+    value was not recorded); ``history.records`` holds the full dictionaries;
+    ``history.stop_reason`` says which stopping criterion ended training.
+
+    Record keys: ``epoch``, ``loss`` (mean over the epoch's batches), ``val_loss``,
+    metrics (``accuracy``, ``error_rate`` or ``mse``, ``mae``, ``r2``, and ``val_``
+    versions), ``lr``, ``weight_change`` (norm of the change of all weights over the
+    epoch), ``grad_norm`` (per parameter, after the epoch's last batch),
+    ``dead_fraction`` (share of ReLU units inactive on a sample of the training data) and
+    ``time`` (seconds since training began).
+    """
+
+    def __init__(self):
+        self.records = []
+        self.stop_reason = None
+        self.classes = None
+        self.best_epoch = None
+
+    def append(self, record):
+        self.records.append(record)
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, key):
+        return [record.get(key) for record in self.records]
+
+    def __repr__(self):
+        last = self.records[-1] if self.records else {}
+        return (f"History({len(self)} epochs, final loss {last.get('loss')}, "
+                f"stop_reason={self.stop_reason!r})")
+
+    @property
+    def last(self):
+        """The last epoch's record (an empty dict before any epoch)."""
+        return self.records[-1] if self.records else {}
+
+    def to_dict(self):
+        """Everything as plain Python data: columns by name, plus the stop reason."""
+        keys = list(dict.fromkeys(k for record in self.records for k in record))
+        return {"stop_reason": self.stop_reason, "best_epoch": self.best_epoch,
+                "classes": None if self.classes is None else list(self.classes),
+                "columns": {key: self[key] for key in keys}}
+
+    def to_json(self, path=None):
+        """JSON text of ``to_dict()``; also written to ``path`` when given."""
+        data = self.to_dict()
+        data["columns"] = {k: [_plain(v) for v in values]
+                           for k, values in data["columns"].items()}
+        text = json.dumps(data, indent=2, default=str)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    def to_csv(self, path=None):
+        """CSV text with one row per epoch (nested values as ``key[name]`` columns)."""
+        rows = [_flatten(record) for record in self.records]
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        if path is not None:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(buffer.getvalue())
+        return buffer.getvalue()

@@ -1,0 +1,31 @@
+"""Looking inside a ``Sequential`` network: each layer's output, and dead ReLU units."""
+
+import numpy as np
+
+from descent.errors import DescentTypeError
+from descent.nn.activations import ReLU
+from descent.nn.layers import Sequential
+from descent.tensor import no_grad
+
+
+def layer_outputs(model, X):
+    """``[(name, module, output ndarray)]`` for every layer of a ``Sequential`` on ``X``."""
+    if not isinstance(model, Sequential):
+        raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
+    outputs = []
+    with no_grad():
+        x = X
+        for name, module in model._modules.items():
+            x = module(x)
+            outputs.append((name, module, x.data))
+    return outputs
+
+
+def dead_unit_fractions(model, X):
+    """For each ReLU layer, the fraction of its units that output 0 for every row of X.
+
+    Such a unit gets no gradient from these examples (ReLU's derivative is 0 for z ≤ 0):
+    the "dying ReLU" problem. Returns ``{layer name: fraction}`` (empty without ReLUs).
+    """
+    return {name: float(np.mean(~np.any(out > 0, axis=0)))
+            for name, module, out in layer_outputs(model, X) if isinstance(module, ReLU)}

@@ -1,0 +1,350 @@
+"""The training loop: forward pass, loss, backward pass, update — repeated until a
+stopping criterion is met (seeds 000–004).
+
+``batch_size=None`` is batch gradient descent (all examples per update), ``1`` is
+stochastic gradient descent, ``k`` is mini-batch gradient descent. Every update uses the
+mean gradient over its batch, because the losses average over examples.
+"""
+
+import time
+
+import numpy as np
+
+from descent import losses as losses_module
+from descent.backend import as_rng
+from descent.callbacks import ProgressBar, progress_wanted
+from descent.data import as_features, batches, encode_labels, split_indices
+from descent.errors import DescentTypeError, DescentValueError, ShapeError
+from descent.history import History
+from descent.metrics import r2_score
+from descent.nn.inspect import dead_unit_fractions
+from descent.nn.layers import Sequential
+from descent.nn.module import Module
+from descent.optim import LBFGS, get_optimizer
+from descent.stopping import MaxEpochs, TrainingDiverged
+from descent.tensor import no_grad
+
+_CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
+                          losses_module.nll_loss: "multiclass",
+                          losses_module.binary_cross_entropy: "binary",
+                          losses_module.binary_cross_entropy_with_logits: "binary"}
+_DEAD_UNIT_SAMPLE = 1024
+
+
+def infer_task(loss_fn):
+    """``"multiclass"``, ``"binary"`` or ``"regression"`` from the loss function."""
+    return _CLASSIFICATION_LOSSES.get(loss_fn, "regression")
+
+
+class Targets:
+    """Training targets in the form the loss wants, and how to read predictions back."""
+
+    def __init__(self, y, task, classes=None, logits=False):
+        self.task = task
+        self.logits = logits
+        y = np.asarray(y)
+        if task == "regression":
+            if y.dtype == object or y.dtype.kind not in "biuf":
+                raise DescentTypeError(
+                    f"regression targets must be numbers, got dtype {y.dtype}; for class "
+                    "labels use a classification loss such as 'cross_entropy'"
+                )
+            self.classes = None
+            self.values = y.reshape(len(y), -1).astype(np.float64)
+            if not np.all(np.isfinite(self.values)):
+                raise DescentValueError("y has NaN or infinite values; drop or fill them")
+            return
+        codes, self.classes = encode_labels(y, classes)
+        if task == "binary":
+            if len(self.classes) > 2:
+                raise DescentValueError(
+                    f"binary cross-entropy needs two classes, y has {len(self.classes)}: "
+                    f"{self.classes.tolist()[:10]}; use loss='cross_entropy'"
+                )
+            self.values = codes.reshape(-1, 1).astype(np.float64)
+        else:
+            self.values = codes
+
+    def subset(self, index):
+        return self.values if index is None else self.values[index]
+
+    def predicted_labels(self, output):
+        """Class codes from the network's outputs (scores, probabilities or logits)."""
+        if self.task == "multiclass":
+            return output.argmax(axis=-1)
+        threshold = 0.0 if self.logits else 0.5
+        return (output > threshold).astype(np.float64)
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DescentValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _prepare_validation(validation, X, y, task, seed):
+    """Return ``(X_train, y_train, X_val, y_val)`` from a fraction or explicit data."""
+    if validation is None:
+        return X, y, None, None
+    if isinstance(validation, float):
+        labels = y if task != "regression" else None
+        keep, held = split_indices(len(X), validation, labels, as_rng(seed))
+        return X[keep], y[keep], X[held], y[held]
+    if isinstance(validation, (tuple, list)) and len(validation) == 2:
+        X_val = as_features(validation[0], "validation X")
+        if X_val.shape[1] != X.shape[1]:
+            raise ShapeError(f"validation X has {X_val.shape[1]} columns, X has {X.shape[1]}")
+        return X, y, X_val, np.asarray(validation[1])
+    raise DescentValueError(
+        "validation must be a fraction such as 0.2 or a pair (X_val, y_val), "
+        f"got {type(validation).__name__}"
+    )
+
+
+class _EpochTotals:
+    """Running sums over an epoch's batches, turned into the epoch's training metrics."""
+
+    def __init__(self, targets):
+        self.targets = targets
+        self.count = self.loss = self.correct = self.squared = self.absolute = 0.0
+
+    def add(self, loss_value, output, target, size):
+        self.count += size
+        self.loss += loss_value * size
+        if self.targets.task == "regression":
+            error = output.reshape(target.shape) - target
+            self.squared += float(np.sum(error * error))
+            self.absolute += float(np.sum(np.abs(error)))
+        else:
+            predicted = self.targets.predicted_labels(output)
+            self.correct += float(np.sum(predicted.reshape(target.shape) == target))
+
+    def metrics(self, total_sum_of_squares):
+        record = {"loss": self.loss / self.count}
+        if self.targets.task == "regression":
+            width = self.targets.values.shape[1]
+            record["mse"] = self.squared / (self.count * width)
+            record["mae"] = self.absolute / (self.count * width)
+            record["r2"] = (1.0 - self.squared / total_sum_of_squares
+                            if total_sum_of_squares > 0 else 0.0)
+        else:
+            record["accuracy"] = self.correct / self.count
+            record["error_rate"] = 1.0 - record["accuracy"]
+        return record
+
+
+def evaluate_model(model, X, targets, loss_fn, prefix=""):
+    """Loss and metrics of ``model`` on ``X`` (in evaluation mode, no graph)."""
+    was_training = model.training
+    model.eval()
+    with no_grad():
+        output = model(X)
+        loss = loss_fn(output, targets.values).item()
+    model.train(was_training)
+    out = output.data
+    record = {f"{prefix}loss": loss}
+    if targets.task == "regression":
+        error = out.reshape(targets.values.shape) - targets.values
+        record[f"{prefix}mse"] = float(np.mean(error * error))
+        record[f"{prefix}mae"] = float(np.mean(np.abs(error)))
+        record[f"{prefix}r2"] = r2_score(targets.values, out.reshape(targets.values.shape))
+    else:
+        predicted = targets.predicted_labels(out).reshape(targets.values.shape)
+        record[f"{prefix}accuracy"] = float(np.mean(predicted == targets.values))
+        record[f"{prefix}error_rate"] = 1.0 - record[f"{prefix}accuracy"]
+    return record
+
+
+def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
+          epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
+          progress=None, classes=None):
+    """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
+
+    Parameters
+    ----------
+    model : Module
+        Any descent module (e.g. ``nn.MLP``).
+    X : array_like, shape (n_samples, n_features)
+        Finite numbers.
+    y : array_like
+        Targets: numbers for regression, class labels (integers or strings) for a
+        classification loss (``"cross_entropy"``, ``"nll"``: labels 0..k−1 by sorted
+        order; ``"binary_cross_entropy"`` and ``"..._with_logits"``: two classes).
+    loss : str or callable
+        A name from ``descent.losses.LOSSES`` or any ``loss(prediction, target)``
+        returning a scalar tensor (averaged over the batch, so updates use the mean
+        gradient).
+    optimizer : str or Optimizer
+        An instance, or a name (``"sgd"``, ``"adam"``, …) created with ``lr``.
+    batch_size : int or None
+        None: batch gradient descent; 1: stochastic; k: mini-batches of k.
+    epochs : int
+        The maximum number of passes over the data.
+    shuffle : bool
+        Reshuffle the examples every epoch (mini-batch and stochastic modes).
+    seed : int or numpy.random.Generator, optional
+        Source of the shuffling and of the validation split; the same seed (and the
+        same initial weights) gives the same history, bit for bit.
+    stop : Criterion or sequence of Criterion
+        Extra stopping criteria (``descent.stopping``); the first that fires wins.
+    validation : float or (X_val, y_val), optional
+        A fraction of the data to hold out (stratified for classification), or data.
+    callbacks : sequence of Callback
+    progress : bool or None
+        A tqdm progress bar; None shows one when writing to a terminal.
+    classes : sequence, optional
+        The class labels in order, when ``y`` does not contain every class.
+
+    Returns
+    -------
+    History
+        Per-epoch records; ``history.stop_reason`` says why training ended.
+
+    Examples
+    --------
+    >>> import descent
+    >>> X, y = descent.datasets.truth_table("xor")
+    >>> model = descent.nn.MLP([2, 4, 2], activation="tanh", rng=0)
+    >>> history = descent.train(model, X, y, loss="cross_entropy", optimizer="sgd",
+    ...                         lr=0.5, epochs=500, seed=0)
+    >>> history.last["accuracy"], history.stop_reason
+    (1.0, 'reached the maximum of 500 epochs')
+    """
+    if not isinstance(model, Module):
+        raise DescentTypeError(f"model must be a descent Module, got {type(model).__name__}")
+    X = as_features(X)
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ShapeError(f"X has {len(X)} rows but y has {y.size if y.ndim == 0 else len(y)}")
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
+    loss_fn = losses_module.get_loss(loss)
+    task = infer_task(loss_fn)
+    X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
+    if batch_size is not None and batch_size > len(X):
+        raise DescentValueError(
+            f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
+            "batch_size=None for batch gradient descent"
+        )
+    logits = loss_fn is losses_module.binary_cross_entropy_with_logits
+    targets = Targets(y, task, classes, logits)
+    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, logits)
+    optimizer = get_optimizer(optimizer, model.parameters(),
+                              **({} if lr is None else {"lr": lr}))
+    dtype = model._input_dtype()
+    X = X.astype(dtype, copy=False)
+    X_val = None if X_val is None else X_val.astype(dtype, copy=False)
+    criteria = [MaxEpochs(epochs), *([stop] if hasattr(stop, "check") else stop)]
+    callbacks = list(callbacks)
+    if progress_wanted(progress):
+        callbacks.append(ProgressBar(epochs))
+    return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
+                shuffle, as_rng(seed), criteria, callbacks)
+
+
+def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, shuffle,
+         rng, criteria, callbacks):
+    history = History()
+    history.classes = targets.classes
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    watch_dead = isinstance(model, Sequential)
+    sample = X[:_DEAD_UNIT_SAMPLE]
+    centred = targets.values - targets.values.mean(axis=0) \
+        if targets.task == "regression" else None
+    total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
+    for criterion in criteria:
+        criterion.on_train_begin(model)
+    for callback in callbacks:
+        callback.on_train_begin(history)
+    start = time.perf_counter()
+    model.train()
+    epoch = 0
+    # Overflow may happen quietly: a non-finite loss is caught and reported as
+    # TrainingDiverged, with the epoch, batch and learning rate.
+    with np.errstate(over="ignore", invalid="ignore"):
+        while history.stop_reason is None:
+            epoch += 1
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+            before = [p.data.copy() for _, p in named]
+            totals = _EpochTotals(targets)
+            for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
+                full = len(index) == len(X) and batch_size is None
+                xb = X if full else X[index]
+                yb = targets.subset(None if full else index)
+                value, output = _step(model, xb, yb, loss_fn, optimizer)
+                if not np.isfinite(value):
+                    _diverged(history, epoch, batch, value, optimizer, named, before)
+                totals.add(value, output, yb, len(xb))
+                for callback in callbacks:
+                    callback.on_batch_end(epoch, batch, value)
+            record = {"epoch": epoch, **totals.metrics(total_sum_of_squares)}
+            if X_val is not None:
+                record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
+            record["lr"] = optimizer.lr
+            record["weight_change"] = _norm(*(p.data - old for (_, p), old in zip(named, before)))
+            record["grad_norm"] = {name: _norm(p.grad) for name, p in named if p.grad is not None}
+            if watch_dead:
+                fractions = dead_unit_fractions(model, sample)
+                record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
+                    if fractions else None
+            record["time"] = time.perf_counter() - start
+            history.append(record)
+            for callback in callbacks:
+                callback.on_epoch_end(record)
+            for criterion in criteria:
+                reason = criterion.check(record, model)
+                if reason is not None:
+                    history.stop_reason = reason
+                    break
+    for criterion in criteria:
+        criterion.on_train_end(model)
+        history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)
+    for callback in callbacks:
+        callback.on_train_end(history)
+    return history
+
+
+def _norm(*arrays):
+    """Euclidean norm of all the arrays together, in float64 (no float32 overflow)."""
+    return float(np.sqrt(sum(np.sum(np.square(a, dtype=np.float64)) for a in arrays)))
+
+
+def _step(model, xb, yb, loss_fn, optimizer):
+    """One update; returns the batch loss (before the update) and the batch output."""
+    if isinstance(optimizer, LBFGS):
+        state = {}
+
+        def closure():
+            optimizer.zero_grad()
+            state["output"] = model(xb)
+            loss = loss_fn(state["output"], yb)
+            loss.backward()
+            return loss
+
+        value = optimizer.step(closure).item()
+        return value, state["output"].data
+    optimizer.zero_grad()
+    output = model(xb)
+    loss = loss_fn(output, yb)
+    value = loss.item()
+    if np.isfinite(value):
+        loss.backward()
+        optimizer.step()
+    return value, output.data
+
+
+def _diverged(history, epoch, batch, value, optimizer, named, before):
+    if not all(np.all(np.isfinite(p.data)) for _, p in named):
+        for (_, p), old in zip(named, before):
+            p.data[...] = old
+    lr = optimizer.lr
+    history.stop_reason = f"diverged at epoch {epoch}, batch {batch + 1}"
+    raise TrainingDiverged(
+        f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became {value} "
+        f"with learning rate {lr:g}. Try a smaller learning rate (e.g. lr={lr / 10:g}) or "
+        "standardise the inputs; the model keeps its last finite weights.",
+        history=history, epoch=epoch, batch=batch + 1,
+    )

@@ -1,0 +1,39 @@
+"""Seeds 003/004: vanishing gradients in deep sigmoid networks; seed 001: dying ReLUs."""
+
+import numpy as np
+
+import descent
+from descent import nn
+
+
+def _deep(activation):
+    return nn.MLP([10] + [32] * 10 + [1], activation=activation, rng=0)
+
+
+def test_vanishing_gradient_in_deep_sigmoid_network_not_relu():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 10)), rng.normal(size=(64, 1))
+    sigmoid = descent.diagnostics.gradient_flow(_deep("sigmoid"), X, y)
+    relu = descent.diagnostics.gradient_flow(_deep("relu"), X, y)
+    assert len(sigmoid.norms) == 11
+    # σ' ≤ ¼ per layer: the first layer's gradient is orders of magnitude below the last's
+    assert sigmoid.ratio < 1e-4
+    assert relu.ratio > 1e-2
+    assert relu.ratio / sigmoid.ratio > 1e3
+    assert "first / last" in str(sigmoid)
+
+
+def test_dead_relu_units_are_reported():
+    model = nn.MLP([3, 4, 2], activation="relu", rng=0)
+    model[0].bias.data[:2] = -100.0   # two units can never fire on these inputs
+    model[0].bias.data[2:] = 100.0
+    X = np.random.default_rng(0).uniform(-1, 1, size=(50, 3))
+    assert descent.diagnostics.dead_units(model, X) == {"1": 0.5}
+
+
+def test_dead_fraction_is_recorded_during_training():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    model = nn.MLP([3, 8, 1], activation="relu", rng=0)
+    model[0].bias.data[:] = -50.0
+    history = descent.train(model, X, X.sum(axis=1), loss="mse", epochs=2)
+    assert history["dead_fraction"] == [1.0, 1.0]
