@@ -20,9 +20,22 @@ def _reduce(values, reduction):
         return ops.mean(values)
     if reduction == "sum":
         return ops.sum(values)
+    _check_reduction(reduction)
+    return values
+
+
+def _fused(op, prediction, target, reduction, items):
+    """Apply a fused loss op: per item for ``"none"``, else one scalar node (a mean
+    over ``items`` or a sum)."""
+    _check_reduction(reduction)
     if reduction == "none":
-        return values
-    raise DescentValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        return op(prediction, target)
+    return op(prediction, target, 1.0 / max(items, 1) if reduction == "mean" else 1.0)
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise DescentValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def _pair(prediction, target):
@@ -46,7 +59,9 @@ def mse(prediction, target, reduction="mean"):
     2.5
     """
     prediction, target = _pair(prediction, target)
-    return _reduce((prediction - target) ** 2, reduction)
+    if target.requires_grad:
+        return _reduce((prediction - target) ** 2, reduction)
+    return _fused(ops.squared_error, prediction, target, reduction, prediction.size)
 
 
 def sse(prediction, target, reduction="mean"):
@@ -65,9 +80,15 @@ def sse(prediction, target, reduction="mean"):
     0.138338...
     """
     prediction, target = _pair(prediction, target)
-    squared = (target - prediction) ** 2
-    per_example = ops.sum(squared, axis=-1) if squared.ndim > 1 else squared
-    return _reduce(per_example * 0.5, reduction)
+    if reduction == "none" or target.requires_grad:
+        squared = (target - prediction) ** 2
+        per_example = ops.sum(squared, axis=-1) if squared.ndim > 1 else squared
+        return _reduce(per_example * 0.5, reduction)
+    examples = prediction.size // prediction.shape[-1] if prediction.ndim > 1 \
+        else prediction.size
+    halved = 0.5 / max(examples, 1) if reduction == "mean" else 0.5
+    _check_reduction(reduction)
+    return ops.squared_error(prediction, target, halved)
 
 
 def mae(prediction, target, reduction="mean"):
@@ -85,13 +106,13 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     everywhere.
     """
     p, t = _pair(probabilities, target)
-    return _reduce(ops.binary_cross_entropy(p, t), reduction)
+    return _fused(ops.binary_cross_entropy, p, t, reduction, p.size)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of σ(z) computed stably from the logits z."""
     logits, target = _pair(logits, target)
-    return _reduce(ops.sigmoid_binary_cross_entropy(logits, target), reduction)
+    return _fused(ops.sigmoid_binary_cross_entropy, logits, target, reduction, logits.size)
 
 
 def _class_target(logits, target):
@@ -138,7 +159,8 @@ def cross_entropy(logits, target, reduction="mean"):
     """
     logits = as_tensor(logits)
     labels = _class_target(logits, target)
-    return _reduce(ops.softmax_cross_entropy(logits, labels), reduction)
+    return _fused(ops.softmax_cross_entropy, logits, labels, reduction,
+                  logits.size // logits.shape[-1])
 
 
 def nll_loss(log_probabilities, target, reduction="mean"):

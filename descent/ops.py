@@ -40,17 +40,13 @@ def _unbroadcast(g, shape):
     return xp.asarray(g)
 
 
-def _grad_if(tensor, compute):
-    return compute() if tensor.requires_grad else None
-
-
 # --------------------------------------------------------------------------- arithmetic
 def add(a, b):
     a, b = _pair(a, b)
 
     def backward(g):
-        return (_grad_if(a, lambda: _unbroadcast(g, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(g, b.shape)))
+        return ((_unbroadcast(g, a.shape) if a.requires_grad else None),
+                (_unbroadcast(g, b.shape) if b.requires_grad else None))
 
     return make_node(a.data + b.data, (a, b), backward, "add")
 
@@ -59,8 +55,8 @@ def sub(a, b):
     a, b = _pair(a, b)
 
     def backward(g):
-        return (_grad_if(a, lambda: _unbroadcast(g, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(-g, b.shape)))
+        return ((_unbroadcast(g, a.shape) if a.requires_grad else None),
+                (_unbroadcast(-g, b.shape) if b.requires_grad else None))
 
     return make_node(a.data - b.data, (a, b), backward, "sub")
 
@@ -69,8 +65,8 @@ def mul(a, b):
     a, b = _pair(a, b)
 
     def backward(g):
-        return (_grad_if(a, lambda: _unbroadcast(g * b.data, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(g * a.data, b.shape)))
+        return ((_unbroadcast(g * b.data, a.shape) if a.requires_grad else None),
+                (_unbroadcast(g * a.data, b.shape) if b.requires_grad else None))
 
     return make_node(a.data * b.data, (a, b), backward, "mul")
 
@@ -80,8 +76,8 @@ def div(a, b):
     out = a.data / b.data
 
     def backward(g):
-        return (_grad_if(a, lambda: _unbroadcast(g / b.data, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(-g * out / b.data, b.shape)))
+        return ((_unbroadcast(g / b.data, a.shape) if a.requires_grad else None),
+                (_unbroadcast(-g * out / b.data, b.shape) if b.requires_grad else None))
 
     return make_node(out, (a, b), backward, "div")
 
@@ -106,9 +102,10 @@ def pow(a, b):
             log_a = xp.log(xp.where(positive, a.data, 1))
             return _unbroadcast(xp.where(positive, g * out * log_a, 0), b.shape)
 
-        return (_grad_if(a, lambda: _unbroadcast(g * b.data * a.data ** (b.data - 1),
-                                                 a.shape)),
-                _grad_if(b, grad_exponent))
+        grad_a = None
+        if a.requires_grad:
+            grad_a = _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+        return grad_a, (grad_exponent() if b.requires_grad else None)
 
     return make_node(out, (a, b), backward, "pow")
 
@@ -128,10 +125,11 @@ def matmul(a, b):
             g2 = xp.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = xp.expand_dims(g2, -2)
-        grad_a = _grad_if(a, lambda: _unbroadcast(g2 @ xp.swapaxes(b2, -1, -2),
-                                                  a2.shape).reshape(a.shape))
-        grad_b = _grad_if(b, lambda: _unbroadcast(xp.swapaxes(a2, -1, -2) @ g2,
-                                                  b2.shape).reshape(b.shape))
+        grad_a = grad_b = None
+        if a.requires_grad:
+            grad_a = _unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if b.requires_grad:
+            grad_b = _unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
     return make_node(a.data @ b.data, (a, b), backward, "matmul")
@@ -149,15 +147,17 @@ def linear(x, weight, bias=None):
         out += bias.data
 
     def backward(g):
-        if x.ndim == 1:
-            grad_w = _grad_if(weight, lambda: xp.outer(x.data, g))
-        else:
-            grad_w = _grad_if(weight, lambda: x.data.reshape(-1, x.shape[-1]).T
-                              @ g.reshape(-1, g.shape[-1]))
-        grad_x = _grad_if(x, lambda: g @ weight.data.T)
+        # The input of the first layer (the data) needs no gradient: skip that product.
+        grad_x = g @ weight.data.T if x.requires_grad else None
+        grad_w = grad_b = None
+        rows = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        if weight.requires_grad:
+            grad_w = (xp.outer(x.data, g) if x.ndim == 1
+                      else x.data.reshape(-1, x.shape[-1]).T @ rows)
         if bias is None:
             return grad_x, grad_w
-        grad_b = _grad_if(bias, lambda: g.reshape(-1, g.shape[-1]).sum(axis=0))
+        if bias.requires_grad:
+            grad_b = rows.sum(axis=0)
         return grad_x, grad_w, grad_b
 
     parents = (x, weight) if bias is None else (x, weight, bias)
@@ -174,6 +174,8 @@ def _normalise_axis(axis, ndim):
 
 def _expand_to(g, shape, axis, keepdims):
     """Broadcast a reduced gradient back over the reduced axes."""
+    if axis is None:
+        return xp.full(shape, g, dtype=g.dtype)  # fast path for a full reduction
     if not keepdims:
         g = xp.expand_dims(g, _normalise_axis(axis, len(shape)))
     return xp.broadcast_to(g, shape)
@@ -247,8 +249,8 @@ def _elementwise_extreme(a, b, pick, wins, name):
 
     def backward(g):
         share = (wins(a.data, b.data) + 0.5 * (a.data == b.data)).astype(g.dtype)
-        return (_grad_if(a, lambda: _unbroadcast(g * share, a.shape)),
-                _grad_if(b, lambda: _unbroadcast(g * (1 - share), b.shape)))
+        return ((_unbroadcast(g * share, a.shape) if a.requires_grad else None),
+                (_unbroadcast(g * (1 - share), b.shape) if b.requires_grad else None))
 
     return make_node(pick(a.data, b.data), (a, b), backward, name)
 
@@ -270,8 +272,8 @@ def where(condition, a, b):
     a, b = _pair(a, b)
 
     def backward(g):
-        return (_grad_if(a, lambda: _unbroadcast(xp.where(mask, g, 0), a.shape)),
-                _grad_if(b, lambda: _unbroadcast(xp.where(mask, 0, g), b.shape)))
+        return ((_unbroadcast(xp.where(mask, g, 0), a.shape) if a.requires_grad else None),
+                (_unbroadcast(xp.where(mask, 0, g), b.shape) if b.requires_grad else None))
 
     return make_node(xp.where(mask, a.data, b.data), (a, b), backward, "where")
 
@@ -420,68 +422,88 @@ def log_softmax(a, axis=-1):
 
 
 # --------------------------------------------------------------------------- fused losses
-def softmax_cross_entropy(logits, target):
-    """Per-sample cross-entropy −Σ_k t_k log softmax(z)_k over the last axis.
+# Each loss below is one node: per-item values when ``scale`` is None, otherwise the
+# single number scale · Σ values (scale = 1/n for a mean). Fused for numerical stability
+# and because a loss is computed at every step: one node instead of four or five.
+def _loss_node(values, local_grad, parent, scale, name):
+    """A fused loss node; ``local_grad()`` gives ∂value/∂input for every input element."""
+    if scale is None:
+        def backward(g):
+            grad = local_grad()
+            return (grad * g.reshape(g.shape + (1,) * (grad.ndim - g.ndim)),)
+
+        return make_node(values, (parent,), backward, name)
+
+    def backward(g):
+        return (local_grad() * (g * scale),)
+
+    return make_node(xp.asarray(values.sum() * scale), (parent,), backward, name)
+
+
+def _constant(target):
+    return target.data if isinstance(target, Tensor) else xp.asarray(target)
+
+
+def squared_error(prediction, target, scale=None):
+    """(p − t)² per element, or scale · Σ (p − t)²; gradient 2(p − t)."""
+    prediction = as_tensor(prediction)
+    diff = prediction.data - _constant(target)
+    return _loss_node(diff * diff, lambda: 2 * diff, prediction, scale, "squared_error")
+
+
+def softmax_cross_entropy(logits, target, scale=None):
+    """Cross-entropy −Σ_k t_k log softmax(z)_k over the last axis, per sample.
 
     ``target`` is either class indices (integers, one fewer dimension than ``logits``)
-    or probabilities (same shape as ``logits``); it receives no gradient. Fused for
-    stability (log-sum-exp) and speed: the gradient is softmax(z)·Σt − t in one step.
+    or probabilities (same shape as ``logits``); it receives no gradient. Stable through
+    log-sum-exp; the gradient is softmax(z)·Σt − t.
     """
-    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    logits, target = as_tensor(logits), _constant(target)
     shifted = logits.data - logits.data.max(axis=-1, keepdims=True)
     log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-    if target.ndim == logits.ndim:
+    probabilities_given = target.ndim == logits.ndim
+    if probabilities_given:
         out = -(target * log_probs).sum(axis=-1)
     else:
         out = -xp.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
 
-    def backward(g):
+    def local_grad():
         probs = xp.exp(log_probs)
-        if target.ndim == logits.ndim:
-            grad = probs * target.sum(axis=-1, keepdims=True) - target
-        else:
-            grad = probs
-            xp.put_along_axis(grad, target[..., None],
-                              xp.take_along_axis(grad, target[..., None], axis=-1) - 1,
-                              axis=-1)
-        return (grad * g[..., None],)
+        if probabilities_given:
+            return probs * target.sum(axis=-1, keepdims=True) - target
+        picked = xp.take_along_axis(probs, target[..., None], axis=-1)
+        xp.put_along_axis(probs, target[..., None], picked - 1, axis=-1)
+        return probs
 
-    return make_node(out, (logits,), backward, "softmax_cross_entropy")
+    return _loss_node(out, local_grad, logits, scale, "softmax_cross_entropy")
 
 
-def sigmoid_binary_cross_entropy(logits, target):
-    """Per-element −[t log σ(z) + (1 − t) log(1 − σ(z))] from the logits z.
+def sigmoid_binary_cross_entropy(logits, target, scale=None):
+    """−[t log σ(z) + (1 − t) log(1 − σ(z))] per element, from the logits z.
 
-    Fused for stability: max(z, 0) − z·t + log(1 + e^(−|z|)) never overflows and never
-    takes the log of 0; the gradient is σ(z) − t.
+    Stable: max(z, 0) − z·t + log(1 + e^(−|z|)) never overflows and never takes the log
+    of 0; the gradient is σ(z) − t.
     """
-    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    logits, target = as_tensor(logits), _constant(target)
     z = logits.data
     out = xp.maximum(z, 0) - z * target + xp.log1p(xp.exp(-xp.abs(z)))
-
-    def backward(g):
-        return (g * (xp.exp(-xp.logaddexp(0.0, -z)) - target),)
-
-    return make_node(out, (logits,), backward, "sigmoid_binary_cross_entropy")
+    return _loss_node(out, lambda: xp.exp(-xp.logaddexp(0.0, -z)) - target, logits, scale,
+                      "sigmoid_binary_cross_entropy")
 
 
-def binary_cross_entropy(probabilities, target):
-    """Per-element −[t log p + (1 − t) log(1 − p)] for probabilities p.
+def binary_cross_entropy(probabilities, target, scale=None):
+    """−[t log p + (1 − t) log(1 − p)] per element, for probabilities p.
 
-    Fused so that p = 0 or 1 is safe in float32 and float64 alike: each logarithm is
-    clamped at −100 and the gradient (p − t) / p(1 − p) divides by at least 1e-12, the
-    same guards as PyTorch's.
+    Safe at p = 0 or 1 in float32 and float64 alike: each logarithm is clamped at −100
+    and the gradient (p − t) / p(1 − p) divides by at least 1e-12, PyTorch's guards.
     """
-    target = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    probabilities, target = as_tensor(probabilities), _constant(target)
     p = probabilities.data
     with np.errstate(divide="ignore"):
         out = -(target * xp.maximum(xp.log(p), -100)
                 + (1 - target) * xp.maximum(xp.log1p(-p), -100))
-
-    def backward(g):
-        return (g * (p - target) / xp.maximum(p * (1 - p), 1e-12),)
-
-    return make_node(out, (probabilities,), backward, "binary_cross_entropy")
+    return _loss_node(out, lambda: (p - target) / xp.maximum(p * (1 - p), 1e-12),
+                      probabilities, scale, "binary_cross_entropy")
 
 
 PRIMITIVES = {
@@ -489,5 +511,6 @@ PRIMITIVES = {
     for fn in (add, sub, mul, div, neg, pow, matmul, linear, sum, mean, max, min, exp, log,
                sqrt, abs, maximum, minimum, where, clip, reshape, transpose, getitem,
                concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax,
-               softmax_cross_entropy, sigmoid_binary_cross_entropy, binary_cross_entropy)
+               squared_error, softmax_cross_entropy, sigmoid_binary_cross_entropy,
+               binary_cross_entropy)
 }

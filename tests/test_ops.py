@@ -145,6 +145,10 @@ CASES = {
         lambda z: torch.nn.functional.binary_cross_entropy_with_logits(
             z, torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64), reduction="none"),
         lambda d, r: [r.normal(size=3) * 3]),
+    "squared_error": Case(
+        lambda p: ops.squared_error(p, np.array([[0.5, -1.0], [2.0, 0.0]]), 0.25),
+        lambda p: 0.25 * ((p - torch.tensor([[0.5, -1.0], [2.0, 0.0]])) ** 2).sum(),
+        lambda d, r: [r.normal(size=(2, 2))]),
     "binary_cross_entropy": Case(
         lambda p: ops.binary_cross_entropy(p, np.array([0.0, 1.0, 0.3])),
         lambda p: torch.nn.functional.binary_cross_entropy(
@@ -201,6 +205,22 @@ def test_reductions(name, data, seed):
     keep = data.draw(st.booleans())
     assert descent.gradcheck(lambda t: ours(t, axis, keep), a).ok
     assert_matches_torch(lambda t: ours(t, axis, keep), lambda t: theirs(t, axis, keep), [a])
+
+
+@pytest.mark.parametrize("name", ["squared_error", "softmax_cross_entropy",
+                                  "sigmoid_binary_cross_entropy", "binary_cross_entropy"])
+def test_fused_losses_per_item_and_scaled_sum_agree(name):
+    op = ops.PRIMITIVES[name]
+    z = np.random.default_rng(3).uniform(0.1, 0.9, size=(3, 2))
+    target = np.array([1, 0, 1]) if name == "softmax_cross_entropy" else np.full((3, 2), 0.4)
+    per_item = descent.tensor(z, requires_grad=True, dtype="float64")
+    (op(per_item, target).sum() * 0.5).backward()
+    scaled = descent.tensor(z, requires_grad=True, dtype="float64")
+    total = op(scaled, target, 0.5)
+    total.backward()
+    assert total.shape == ()
+    assert total.item() == pytest.approx(op(z, target).data.sum() * 0.5, rel=1e-12)
+    np.testing.assert_allclose(scaled.grad, per_item.grad, rtol=1e-12)
 
 
 def test_softmax_cross_entropy_with_probability_targets():
