@@ -135,33 +135,67 @@ def matmul(a, b):
     return make_node(a.data @ b.data, (a, b), backward, "matmul")
 
 
+def _linear_grads(g, x, weight, bias):
+    """Gradients of ``x @ weight + bias`` for the parents that need one."""
+    # The input of the first layer (the data) needs no gradient: skip that product.
+    grad_x = g @ weight.data.T if x.requires_grad else None
+    grad_w = grad_b = None
+    rows = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    if weight.requires_grad:
+        grad_w = (xp.outer(x.data, g) if x.ndim == 1
+                  else x.data.reshape(-1, x.shape[-1]).T @ rows)
+    if bias is None:
+        return grad_x, grad_w
+    if bias.requires_grad:
+        grad_b = xp.add.reduce(rows, axis=0)
+    return grad_x, grad_w, grad_b
+
+
+def _affine(x, weight, bias):
+    x = as_tensor(x, like=weight)
+    z = x.data @ weight.data
+    if bias is not None:
+        z += bias.data
+    return x, z, (x, weight) if bias is None else (x, weight, bias)
+
+
 def linear(x, weight, bias=None):
     """``x @ weight + bias`` in one node.
 
     Fused because it is the hot path of every dense layer: one node instead of two and
     the bias gradient taken as a column sum rather than through broadcasting.
     """
-    x = as_tensor(x, like=weight)
-    out = x.data @ weight.data
-    if bias is not None:
-        out += bias.data
+    x, z, parents = _affine(x, weight, bias)
+    return make_node(z, parents, lambda g: _linear_grads(g, x, weight, bias), "linear")
+
+
+# The smooth activations as (forward, derivative from the output) pairs: the single
+# source of their formulas for the activation ops and for the fused dense layer.
+ACTIVATION_RULES = {
+    # σ(z) = exp(−log(1 + e^(−z))) through logaddexp: never overflows (σ(±1000) is
+    # exactly 1 and 0) and keeps full relative precision in the tails; σ' = σ(1 − σ).
+    "sigmoid": (lambda z: xp.exp(-xp.logaddexp(0.0, -z)), lambda out: out * (1 - out)),
+    # tanh' = 1 − tanh² (= 1/cosh², the notes' table).
+    "tanh": (xp.tanh, lambda out: 1 - out * out),
+    # relu' = 1 where z > 0 (equivalently out > 0), else 0 — also at z = 0.
+    "relu": (lambda z: xp.maximum(z, 0), lambda out: out > 0),
+}
+
+
+def dense(x, weight, bias, activation):
+    """``activation(x @ weight + bias)`` in one node, for sigmoid, tanh or relu.
+
+    Fused for speed (``Sequential`` uses it for a Linear followed by one of these): one
+    node per layer instead of two, the same arithmetic as the separate ops, bit for bit.
+    """
+    forward, derivative = ACTIVATION_RULES[activation]
+    x, z, parents = _affine(x, weight, bias)
+    out = forward(z)
 
     def backward(g):
-        # The input of the first layer (the data) needs no gradient: skip that product.
-        grad_x = g @ weight.data.T if x.requires_grad else None
-        grad_w = grad_b = None
-        rows = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
-        if weight.requires_grad:
-            grad_w = (xp.outer(x.data, g) if x.ndim == 1
-                      else x.data.reshape(-1, x.shape[-1]).T @ rows)
-        if bias is None:
-            return grad_x, grad_w
-        if bias.requires_grad:
-            grad_b = rows.sum(axis=0)
-        return grad_x, grad_w, grad_b
+        return _linear_grads(g * derivative(out), x, weight, bias)
 
-    parents = (x, weight) if bias is None else (x, weight, bias)
-    return make_node(out, parents, backward, "linear")
+    return make_node(out, parents, backward, "dense_" + activation)
 
 
 # --------------------------------------------------------------------------- reductions
@@ -352,33 +386,26 @@ def stack(tensors, axis=0):
 
 
 # --------------------------------------------------------------------------- activations
-def sigmoid(a):
-    """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)).
-
-    Fused for stability: computed as exp(−log(1 + e^(−a))) with ``logaddexp``, which
-    never overflows (σ(±1000) is exactly 1 and 0) and keeps full relative precision in
-    the tails, where the textbook formula overflows.
-    """
+def _activation(a, name):
+    forward, derivative = ACTIVATION_RULES[name]
     a = as_tensor(a)
-    out = xp.exp(-xp.logaddexp(0.0, -a.data))
-    return make_node(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+    out = forward(a.data)
+    return make_node(out, (a,), lambda g: (g * derivative(out),), name)
+
+
+def sigmoid(a):
+    """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)); stable for any a."""
+    return _activation(a, "sigmoid")
 
 
 def tanh(a):
     """tanh(a), with derivative 1 − tanh²(a) (= 1/cosh²(a), the notes' table)."""
-    a = as_tensor(a)
-    out = xp.tanh(a.data)
-    return make_node(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+    return _activation(a, "tanh")
 
 
 def relu(a):
-    """max(0, a); derivative 1 where a > 0 and 0 elsewhere (0 at a = 0, as the notes' table).
-
-    Fused because it is the most common hidden activation: one comparison mask instead
-    of a ``maximum`` node with tie handling.
-    """
-    a = as_tensor(a)
-    return make_node(xp.maximum(a.data, 0), (a,), lambda g: (g * (a.data > 0),), "relu")
+    """max(0, a); derivative 1 where a > 0 and 0 elsewhere (0 at a = 0, as the notes' table)."""
+    return _activation(a, "relu")
 
 
 def step(a):
@@ -508,7 +535,7 @@ def binary_cross_entropy(probabilities, target, scale=None):
 
 PRIMITIVES = {
     fn.__name__: fn
-    for fn in (add, sub, mul, div, neg, pow, matmul, linear, sum, mean, max, min, exp, log,
+    for fn in (add, sub, mul, div, neg, pow, matmul, linear, dense, sum, mean, max, min, exp, log,
                sqrt, abs, maximum, minimum, where, clip, reshape, transpose, getitem,
                concatenate, stack, sigmoid, tanh, relu, step, softmax, log_softmax,
                squared_error, softmax_cross_entropy, sigmoid_binary_cross_entropy,

@@ -7,6 +7,8 @@ applies the chain rule, one rule per node. The rules themselves live beside thei
 computations in ``descent/ops.py``.
 """
 
+from itertools import count
+
 import numpy as np
 
 from descent import backend
@@ -14,6 +16,9 @@ from descent.backend import xp
 from descent.errors import DescentTypeError, GradientError
 
 _grad_mode = {"enabled": True}
+# Every tensor gets the next number at creation. A tensor's parents exist before it, so
+# descending creation order is a topological order of any graph.
+_creation = count()
 
 
 class no_grad:
@@ -98,7 +103,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op",
-                 "_pending", "_retains_grad")
+                 "_pending", "_retains_grad", "_seq")
 
     # Let NumPy defer to Tensor's reflected operators (ndarray + Tensor -> Tensor).
     __array_ufunc__ = None
@@ -113,6 +118,7 @@ class Tensor:
         self._op = None
         self._pending = None
         self._retains_grad = False
+        self._seq = next(_creation)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -242,22 +248,22 @@ class Tensor:
                 )
         order = graph_nodes(self, grad_only=True)
         self._pending = seed
+        stored = {id(seed)}  # arrays already held as someone's .grad (or the caller's)
         for node in reversed(order):
             g = node._pending
             node._pending = None
             if g is None:
                 continue
-            if node._backward is None or node._retains_grad:
-                _accumulate(node, g)
-            if node._backward is None:
-                continue
-            for parent, parent_grad in zip(node._parents, node._backward(g)):
+            rule = node._backward
+            if rule is None or node._retains_grad:
+                _accumulate(node, g, stored)
+                if rule is None:
+                    continue
+            for parent, parent_grad in zip(node._parents, rule(g)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                if parent._pending is None:
-                    parent._pending = parent_grad
-                else:
-                    parent._pending = parent._pending + parent_grad
+                pending = parent._pending
+                parent._pending = parent_grad if pending is None else pending + parent_grad
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
@@ -385,6 +391,7 @@ def _leaf(data, requires_grad=False):
     out._op = None
     out._pending = None
     out._retains_grad = False
+    out._seq = next(_creation)
     return out
 
 
@@ -442,30 +449,35 @@ def graph_nodes(root, grad_only=False):
     With ``grad_only`` the walk keeps to tensors that require a gradient (the part of the
     graph that ``backward()`` visits).
     """
-    order = []
-    visited = set()
-    stack = [(root, False)]
+    visited = {root}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for parent in node._parents:
+        for parent in stack.pop()._parents:
             if parent not in visited and (parent.requires_grad or not grad_only):
-                stack.append((parent, False))
-    return order
+                visited.add(parent)
+                stack.append(parent)
+    return sorted(visited, key=_creation_order)
 
 
-def _accumulate(node, g):
-    """Add ``g`` into ``node.grad``; the first gradient is copied so no buffer is shared."""
-    if node.grad is None:
-        node.grad = xp.array(g, dtype=node.data.dtype, copy=True).reshape(node.data.shape)
-    else:
+def _creation_order(node):
+    return node._seq
+
+
+def _accumulate(node, g, stored):
+    """Add ``g`` into ``node.grad``.
+
+    The first gradient is kept as it is when this backward pass made it and nothing else
+    holds it; a view, the caller's array or one already stored elsewhere is copied, so
+    that no two ``.grad`` arrays share memory.
+    """
+    if node.grad is not None:
         xp.add(node.grad, g, out=node.grad)
+        return
+    if (id(g) in stored or g.base is not None or g.dtype != node.data.dtype
+            or g.shape != node.data.shape or not isinstance(g, xp.ndarray)):
+        g = xp.array(g, dtype=node.data.dtype).reshape(node.data.shape)
+    stored.add(id(g))
+    node.grad = g
 
 
 from descent import ops as _ops  # noqa: E402  (ops builds on Tensor; methods call ops)

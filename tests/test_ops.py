@@ -103,6 +103,8 @@ CASES = {
     "matmul": Case(lambda a, b: a @ b, lambda a, b: a @ b, _matmul_inputs),
     "linear": Case(lambda x, w, b: ops.linear(x, w, b), lambda x, w, b: x @ w + b,
                    _linear_inputs),
+    "dense": Case(lambda x, w, b: ops.dense(x, w, b, "tanh"), lambda x, w, b: torch.tanh(x @ w + b),
+                  _linear_inputs),
     "sum": None,  # parameterised over axes below
     "mean": None,
     "max": None,
@@ -221,6 +223,21 @@ def test_fused_losses_per_item_and_scaled_sum_agree(name):
     assert total.shape == ()
     assert total.item() == pytest.approx(op(z, target).data.sum() * 0.5, rel=1e-12)
     np.testing.assert_allclose(scaled.grad, per_item.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_dense_is_bit_identical_to_linear_then_activation(activation):
+    rng = np.random.default_rng(4)
+    arrays = [rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=4)]
+    results = []
+    for fused in (True, False):
+        x, w, b = (descent.tensor(a, requires_grad=True) for a in arrays)
+        out = (ops.dense(x, w, b, activation) if fused
+               else getattr(ops, activation)(ops.linear(x, w, b)))
+        (out * np.arange(4.0)).sum().backward()
+        results.append([out.data, x.grad, w.grad, b.grad])
+    for fused, separate in zip(*results):
+        np.testing.assert_array_equal(fused, separate)
 
 
 def test_softmax_cross_entropy_with_probability_targets():

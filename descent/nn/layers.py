@@ -5,7 +5,7 @@ import numpy as np
 from descent import backend, ops
 from descent.errors import DescentTypeError, DescentValueError
 from descent.nn import init as initialisers
-from descent.nn.activations import activation_module
+from descent.nn.activations import ReLU, Sigmoid, Tanh, activation_module
 from descent.nn.module import Module, Parameter
 
 
@@ -82,6 +82,9 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+_FUSABLE = (Sigmoid, Tanh, ReLU)
+
+
 class Sequential(Module):
     """Modules applied one after the other; ``net[i]`` is the i-th."""
 
@@ -95,8 +98,18 @@ class Sequential(Module):
             setattr(self, str(index), module)
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        layers = list(self._modules.values())
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            following = layers[i + 1] if i + 1 < len(layers) else None
+            if type(layer) is Linear and type(following) in _FUSABLE:
+                # Linear + sigmoid/tanh/relu as one node: same numbers, less overhead.
+                x = ops.dense(x, layer.weight, layer.bias, following.name)
+                i += 2
+            else:
+                x = layer(x)
+                i += 1
         return x
 
     def __getitem__(self, index):

@@ -68,9 +68,14 @@ class Module:
         return self.forward(x)
 
     def _input_dtype(self):
-        for parameter in self.parameters():
-            return parameter.dtype
-        return backend.get_default_dtype()
+        """The dtype of the first parameter (the default dtype when there is none)."""
+        module = self
+        while True:
+            for parameter in module._parameters.values():
+                return parameter.dtype
+            if not module._modules:
+                return backend.get_default_dtype()
+            module = next(iter(module._modules.values()))
 
     # ------------------------------------------------------------------ structure
     def children(self):
