@@ -181,10 +181,11 @@ class Optimizer:
 
     def step(self):
         """Update every parameter that has a gradient and is not frozen."""
-        update = type(self).update
+        update, hyper = type(self).update, self.hyper
         for p, state in zip(self.params, self.state):
-            if p.requires_grad and p.grad is not None:
-                update(p.data, p.grad, state, **self.hyper)
+            grad = p.grad
+            if grad is not None and p.requires_grad:
+                update(p.data, grad, state, **hyper)
 
     def state_dict(self):
         """Hyper-parameters and per-parameter state (copies of the arrays)."""

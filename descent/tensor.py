@@ -8,6 +8,7 @@ computations in ``descent/ops.py``.
 """
 
 from itertools import count
+from operator import attrgetter
 
 import numpy as np
 
@@ -19,6 +20,7 @@ _grad_mode = {"enabled": True}
 # Every tensor gets the next number at creation. A tensor's parents exist before it, so
 # descending creation order is a topological order of any graph.
 _creation = count()
+_KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class no_grad:
@@ -238,7 +240,7 @@ class Tensor:
                     f"backward() without grad needs a one-element tensor, this one has "
                     f"shape {self.shape}; reduce it (e.g. .sum()) or pass grad="
                 )
-            seed = xp.ones_like(self.data)
+            seed = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             seed = xp.asarray(grad.data if isinstance(grad, Tensor) else grad,
                               dtype=self.dtype)
@@ -423,6 +425,8 @@ def as_tensor(value, like=None):
         return value
     if like is not None:
         return _leaf(xp.asarray(value, dtype=like.data.dtype))
+    if type(value) is xp.ndarray and value.dtype in _KEPT_DTYPES:
+        return _leaf(value)
     return _leaf(_float_array(value, None, copy=False))
 
 
@@ -456,11 +460,7 @@ def graph_nodes(root, grad_only=False):
             if parent not in visited and (parent.requires_grad or not grad_only):
                 visited.add(parent)
                 stack.append(parent)
-    return sorted(visited, key=_creation_order)
-
-
-def _creation_order(node):
-    return node._seq
+    return sorted(visited, key=attrgetter("_seq"))
 
 
 def _accumulate(node, g, stored):
