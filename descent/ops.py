@@ -169,16 +169,23 @@ def linear(x, weight, bias=None):
     return make_node(z, parents, lambda g: _linear_grads(g, x, weight, bias), "linear")
 
 
-# The smooth activations as (forward, derivative from the output) pairs: the single
-# source of their formulas for the activation ops and for the fused dense layer.
-ACTIVATION_RULES = {
+def _sigmoid(z, out=None):
     # σ(z) = exp(−log(1 + e^(−z))) through logaddexp: never overflows (σ(±1000) is
-    # exactly 1 and 0) and keeps full relative precision in the tails; σ' = σ(1 − σ).
-    "sigmoid": (lambda z: xp.exp(-xp.logaddexp(0.0, -z)), lambda out: out * (1 - out)),
-    # tanh' = 1 − tanh² (= 1/cosh², the notes' table).
-    "tanh": (xp.tanh, lambda out: 1 - out * out),
-    # relu' = 1 where z > 0 (equivalently out > 0), else 0 — also at z = 0.
-    "relu": (lambda z: xp.maximum(z, 0), lambda out: out > 0),
+    # exactly 1 and 0) and keeps full relative precision in the tails.
+    out = xp.negative(z, out=xp.empty_like(z) if out is None else out)
+    xp.logaddexp(0.0, out, out=out)
+    xp.negative(out, out=out)
+    return xp.exp(out, out=out)
+
+
+# The smooth activations as (forward(z, out=None), derivative from the output) pairs:
+# the single source of their formulas for the activation ops and the fused dense layer.
+# ``out=z`` lets the dense layer overwrite its own pre-activation buffer.
+ACTIVATION_RULES = {
+    "sigmoid": (_sigmoid, lambda out: out * (1 - out)),            # σ' = σ(1 − σ)
+    "tanh": (xp.tanh, lambda out: 1 - out * out),                   # 1 − tanh² = 1/cosh²
+    "relu": (lambda z, out=None: xp.maximum(z, 0, out=out),         # relu' = 1 where z > 0
+             lambda out: out > 0),                                  # (out > 0), else 0
 }
 
 
@@ -190,7 +197,7 @@ def dense(x, weight, bias, activation):
     """
     forward, derivative = ACTIVATION_RULES[activation]
     x, z, parents = _affine(x, weight, bias)
-    out = forward(z)
+    out = forward(z, out=z)
 
     def backward(g):
         return _linear_grads(g * derivative(out), x, weight, bias)
