@@ -46,13 +46,19 @@ def _check_lr(lr):
 
 
 # ----------------------------------------------------------------------------- updates
+def _scratch(param, scratch):
+    return np.empty_like(param) if scratch is None else scratch
+
+
 def sgd_update(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=False,
-               weight_decay=0.0):
+               weight_decay=0.0, scratch=None):
     """One SGD step, in place: ``param -= lr * direction``.
 
     With momentum μ the direction is the buffer b ← μ·b + (1 − dampening)·g (b = g on the
     first step); with Nesterov it is g + μ·b. Weight decay λ adds λ·w to g first.
+    ``scratch`` is an optional work array shaped like ``param`` (saves an allocation).
     """
+    work = _scratch(param, scratch)
     if weight_decay:
         grad = grad + weight_decay * param
     if momentum:
@@ -61,13 +67,23 @@ def sgd_update(param, grad, state, lr, momentum=0.0, dampening=0.0, nesterov=Fal
             buffer = state["momentum_buffer"] = grad.copy()
         else:
             buffer *= momentum
-            buffer += (1 - dampening) * grad
-        grad = grad + momentum * buffer if nesterov else buffer
-    param -= lr * grad
+            if dampening:
+                np.multiply(grad, 1 - dampening, out=work)
+                buffer += work
+            else:
+                buffer += grad
+        if nesterov:
+            np.multiply(buffer, momentum, out=work)
+            work += grad
+            grad = work
+        else:
+            grad = buffer
+    np.multiply(grad, lr, out=work)
+    param -= work
 
 
 def adagrad_update(param, grad, state, lr, lr_decay=0.0, weight_decay=0.0,
-                   initial_accumulator_value=0.0, eps=1e-10):
+                   initial_accumulator_value=0.0, eps=1e-10, scratch=None):
     """One AdaGrad step: the accumulated squared gradient G scales each weight's step,
     w ← w − η_t · g / (√G + ε) with η_t = η / (1 + (t − 1)·lr_decay)."""
     step = state["step"] = state.get("step", 0) + 1
@@ -76,24 +92,33 @@ def adagrad_update(param, grad, state, lr, lr_decay=0.0, weight_decay=0.0,
     total = state.get("sum")
     if total is None:
         total = state["sum"] = np.full_like(param, initial_accumulator_value)
-    total += grad * grad
-    param -= (lr / (1 + (step - 1) * lr_decay)) * grad / (np.sqrt(total) + eps)
+    work = _scratch(param, scratch)
+    np.multiply(grad, grad, out=work)
+    total += work
+    np.sqrt(total, out=work)
+    work += eps
+    np.divide(grad, work, out=work)
+    work *= lr / (1 + (step - 1) * lr_decay)
+    param -= work
 
 
 def rmsprop_update(param, grad, state, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                   momentum=0.0, centered=False):
+                   momentum=0.0, centered=False, scratch=None):
     """One RMSProp step: v ← αv + (1 − α)g², w ← w − η·g / (√v + ε).
 
     ``centered`` divides by the estimated standard deviation √(v − ḡ²) instead;
     ``momentum`` accumulates the scaled steps in a buffer.
     """
+    work = _scratch(param, scratch)
     if weight_decay:
         grad = grad + weight_decay * param
     square_avg = state.get("square_avg")
     if square_avg is None:
         square_avg = state["square_avg"] = np.zeros_like(param)
     square_avg *= alpha
-    square_avg += (1 - alpha) * grad * grad
+    np.multiply(grad, grad, out=work)
+    work *= 1 - alpha
+    square_avg += work
     if centered:
         grad_avg = state.get("grad_avg")
         if grad_avg is None:
@@ -108,14 +133,17 @@ def rmsprop_update(param, grad, state, lr, alpha=0.99, eps=1e-8, weight_decay=0.
         if buffer is None:
             buffer = state["momentum_buffer"] = np.zeros_like(param)
         buffer *= momentum
-        buffer += grad / denominator
-        param -= lr * buffer
+        np.divide(grad, denominator, out=work)
+        buffer += work
+        np.multiply(buffer, lr, out=work)
     else:
-        param -= lr * grad / denominator
+        np.divide(grad, denominator, out=work)
+        work *= lr
+    param -= work
 
 
 def adam_update(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                decoupled=False):
+                decoupled=False, scratch=None):
     """One Adam step (AdamW when ``decoupled``).
 
     m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², w ← w − η·m̂ / (√v̂ + ε) with the
@@ -134,14 +162,23 @@ def adam_update(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_dec
         m = state["exp_avg"] = np.zeros_like(param)
         state["exp_avg_sq"] = np.zeros_like(param)
     v = state["exp_avg_sq"]
+    work = _scratch(param, scratch)
+    # Written with one work array: each line is one pass over memory.
     m *= beta1
-    m += (1 - beta1) * grad
+    np.multiply(grad, 1 - beta1, out=work)
+    m += work
     v *= beta2
-    v += (1 - beta2) * grad * grad
+    np.multiply(grad, grad, out=work)
+    work *= 1 - beta2
+    v += work
     correction1 = 1 - beta1 ** step
     correction2 = 1 - beta2 ** step
-    denominator = np.sqrt(v) / math.sqrt(correction2) + eps
-    param -= (lr / correction1) * m / denominator
+    np.sqrt(v, out=work)
+    work /= math.sqrt(correction2)
+    work += eps                                  # √v̂ + ε
+    np.divide(m, work, out=work)
+    work *= lr / correction1                     # η · m̂ / (√v̂ + ε)
+    param -= work
 
 
 # ----------------------------------------------------------------------------- classes
@@ -163,6 +200,7 @@ class Optimizer:
                 )
         self.hyper = hyper
         self.state = [{} for _ in self.params]
+        self._scratch = [None] * len(self.params)  # work arrays, not part of the state
 
     @property
     def lr(self):
@@ -181,11 +219,14 @@ class Optimizer:
 
     def step(self):
         """Update every parameter that has a gradient and is not frozen."""
-        update, hyper = type(self).update, self.hyper
-        for p, state in zip(self.params, self.state):
+        update, hyper, scratch = type(self).update, self.hyper, self._scratch
+        for index, (p, state) in enumerate(zip(self.params, self.state)):
             grad = p.grad
             if grad is not None and p.requires_grad:
-                update(p.data, grad, state, **hyper)
+                work = scratch[index]
+                if work is None or work.shape != p.data.shape or work.dtype != p.data.dtype:
+                    work = scratch[index] = np.empty_like(p.data)
+                update(p.data, grad, state, scratch=work, **hyper)
 
     def state_dict(self):
         """Hyper-parameters and per-parameter state (copies of the arrays)."""
