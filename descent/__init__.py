@@ -44,7 +44,10 @@ from descent.ops import (
     transpose,
     where,
 )
+from descent.examples import EXAMPLES, build_example
+from descent.explain import explain, trace_report
 from descent.history import History
+from descent.minimize import minimize
 from descent.perceptron import train_perceptron
 from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
 from descent.train import train
@@ -53,7 +56,7 @@ from descent.validation import cross_validate
 __version__ = "0.1.0"
 
 __all__ = [
-    "History", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
+    "EXAMPLES", "History", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
     "stopping", "train", "train_perceptron",
     "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
     "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",
