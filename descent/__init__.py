@@ -3,6 +3,7 @@
 The public face of the package: everything a user needs is re-exported here.
 """
 
+from descent._version import __version__
 from descent import (
     callbacks,
     data,
@@ -47,16 +48,16 @@ from descent.ops import (
 from descent.examples import EXAMPLES, build_example
 from descent.explain import explain, trace_report
 from descent.history import History
+from descent.io import ModelFileError, load, save
 from descent.minimize import minimize
 from descent.perceptron import train_perceptron
 from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
 from descent.train import train
 from descent.validation import cross_validate
 
-__version__ = "0.1.0"
 
 __all__ = [
-    "EXAMPLES", "History", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
+    "EXAMPLES", "History", "ModelFileError", "load", "save", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
     "stopping", "train", "train_perceptron",
     "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
     "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",

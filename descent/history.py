@@ -18,6 +18,31 @@ def _flatten(record):
     return flat
 
 
+def _parse(text):
+    if text in ("", None):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text and "e" not in text \
+        else number
+
+
+def _unflatten(row):
+    """A CSV row back into a record: ``key[name]`` columns become a nested dict."""
+    record = {}
+    for key, text in row.items():
+        value = _parse(text)
+        if key.endswith("]") and "[" in key:
+            outer, inner = key[:-1].split("[", 1)
+            if value is not None:
+                record.setdefault(outer, {})[inner] = value
+        else:
+            record[key] = value
+    return record
+
+
 def _plain(value):
     """JSON-safe: NaN and infinities become None."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -84,6 +109,23 @@ class History:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
         return text
+
+    @classmethod
+    def read(cls, path):
+        """A History from a file written by ``to_json`` or ``to_csv``."""
+        path = str(path)
+        history = cls()
+        with open(path, encoding="utf-8", newline="") as handle:
+            if path.endswith(".json"):
+                data = json.load(handle)
+                columns = data.get("columns", {})
+                count = max((len(v) for v in columns.values()), default=0)
+                history.records = [{k: v[i] for k, v in columns.items()} for i in range(count)]
+                history.stop_reason = data.get("stop_reason")
+                history.best_epoch = data.get("best_epoch")
+            else:
+                history.records = [_unflatten(row) for row in csv.DictReader(handle)]
+        return history
 
     def to_csv(self, path=None):
         """CSV text with one row per epoch (nested values as ``key[name]`` columns)."""

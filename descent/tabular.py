@@ -1,0 +1,210 @@
+"""Tables in, models out: what ``descent train``, ``evaluate`` and ``predict`` do, as
+library functions.
+
+``read_table`` reads CSV, TSV and Parquet (with pandas); ``fit_table`` encodes the
+features (standardised numbers, one-hot categories), trains an MLP and stores the
+preprocessing, class names and a training summary in ``model.metadata`` so that the model
+file alone is enough to predict; ``predict_table`` and ``evaluate_table`` apply it.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from descent import metrics
+from descent._version import __version__
+from descent.backend import as_rng
+from descent.data import encode_labels, split_indices
+from descent.encoding import TableEncoder, missing_rows
+from descent.errors import DescentError, DescentValueError
+from descent.nn.layers import MLP
+from descent.stopping import EarlyStopping
+from descent.tensor import no_grad
+from descent.train import train
+
+READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": None,
+           ".pq": None}
+_CLASSIFICATION_MAX_INTEGER_CLASSES = 20
+
+
+class DataError(DescentError, ValueError):
+    """A data file cannot be read or used."""
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise DescentError("reading data files needs pandas: pip install 'descent[cli]'") \
+            from None
+    return pandas
+
+
+def read_table(path):
+    """Read a CSV, TSV or Parquet file into a pandas DataFrame, with clear errors."""
+    pandas = _pandas()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise DataError(f"cannot read {path}: unsupported format {suffix or '(none)'!r}; "
+                        f"use one of {', '.join(sorted(READERS))}")
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist")
+    try:
+        if READERS[suffix] is None:
+            frame = pandas.read_parquet(path)
+        else:
+            frame = pandas.read_csv(path, sep=READERS[suffix])
+    except pandas.errors.EmptyDataError:
+        raise DataError(f"data file {path} is empty") from None
+    except ImportError as error:
+        raise DataError(f"cannot read {path}: {error}") from None
+    except (OSError, ValueError, UnicodeDecodeError, pandas.errors.ParserError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read {path}: {reason}") from None
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(f"data file {path} has no rows or no columns")
+    return frame
+
+
+def infer_task(values):
+    """``"classification"`` for text, booleans or few distinct integers; else regression."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        return ("classification" if len(np.unique(values)) <= _CLASSIFICATION_MAX_INTEGER_CLASSES
+                else "regression")
+    return "regression" if values.dtype.kind == "f" else "classification"
+
+
+def _labels(values):
+    values = np.asarray(values)
+    return values if values.dtype.kind in "iub" else values.astype(str)
+
+
+def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", loss=None,
+              optimizer="adam", lr=None, batch_size=32, epochs=100, validation=0.2,
+              early_stopping=None, seed=0, dropna=False, progress=None, callbacks=()):
+    """Train an MLP on a table; return ``(model, history)``.
+
+    ``target`` names the column to predict; every other column is a feature.
+    ``task`` is ``"classification"``, ``"regression"`` or ``"auto"`` (from the target).
+    """
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise DataError(f"there is no target column {target!r}; the columns are {columns}")
+    features = [c for c in columns if c != target]
+    if dropna:
+        frame = frame[~missing_rows(frame, columns)]
+        if len(frame) == 0:
+            raise DataError("no rows are left after dropping those with missing values")
+    targets = np.asarray(frame[target].to_numpy())
+    if missing_rows(frame, [target]).any():
+        raise DataError(f"the target column {target!r} has missing values; fill or drop "
+                        "them (--dropna)")
+    task = infer_task(targets) if task == "auto" else task
+    if task not in ("classification", "regression"):
+        raise DataError(f"task must be 'classification', 'regression' or 'auto', got {task!r}")
+    stratify = None
+    if task == "classification":
+        targets = _labels(targets)
+        classes = np.unique(targets)
+        if len(classes) < 2:
+            raise DataError(f"the target column {target!r} has a single class "
+                            f"({classes[0]!r}); classification needs at least two")
+        stratify = targets
+    elif targets.dtype.kind not in "iuf":
+        raise DataError(f"regression needs numbers in {target!r}, found values like "
+                        f"{targets[0]!r}; use --task classification for labels")
+    rng = as_rng(seed)
+    if validation:
+        keep, held = split_indices(len(frame), validation, stratify, rng)
+    else:
+        keep, held = np.arange(len(frame)), np.array([], dtype=np.intp)
+    encoder = TableEncoder().fit(frame.iloc[keep], features)
+    X = encoder.transform(frame)
+    target_info = {"name": target, "task": task}
+    if task == "classification":
+        codes, classes = encode_labels(targets)
+        y, outputs = codes, len(classes)
+        target_info["classes"] = classes.tolist()
+        loss = loss or "cross_entropy"
+    else:
+        values = targets.astype(np.float64)
+        mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
+        y, outputs = (values - mean) / scale, 1
+        target_info.update(mean=mean, scale=scale)
+        loss = loss or "mse"
+    model = MLP([X.shape[1], *hidden, outputs], activation=activation, rng=rng)
+    stop = [EarlyStopping(patience=early_stopping)] if early_stopping and len(held) else []
+    history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer, lr=lr,
+                    batch_size=min(batch_size, len(keep)) if batch_size else None,
+                    epochs=epochs, seed=rng, stop=stop,
+                    validation=(X[held], y[held]) if len(held) else None,
+                    progress=progress, callbacks=callbacks)
+    model.metadata = {
+        "preprocessing": encoder.to_dict(),
+        "target": target_info,
+        "training": {"descent_version": __version__, "rows": int(len(keep)),
+                     "validation_rows": int(len(held)), "epochs": len(history),
+                     "stop_reason": history.stop_reason, "loss": loss,
+                     "optimizer": optimizer if isinstance(optimizer, str)
+                     else type(optimizer).__name__,
+                     "hidden": list(hidden), "activation": activation,
+                     "final": {k: v for k, v in history.last.items()
+                               if isinstance(v, float)}},
+    }
+    return model, history
+
+
+def _prepared(model, frame):
+    metadata = getattr(model, "metadata", None) or {}
+    if "preprocessing" not in metadata or "target" not in metadata:
+        raise DescentValueError("this model has no table preprocessing stored; it was not "
+                                "trained with 'descent train' or fit_table")
+    encoder = TableEncoder.from_dict(metadata["preprocessing"])
+    return encoder.transform(frame), metadata["target"]
+
+
+def predict_table(model, frame, proba=False):
+    """Predictions for each row: class names (or probabilities) or numbers."""
+    X, target = _prepared(model, frame)
+    model.eval()
+    with no_grad():
+        output = model(X).data.astype(np.float64)
+    if target["task"] == "regression":
+        return output[:, 0] * target["scale"] + target["mean"]
+    shifted = np.exp(output - output.max(axis=1, keepdims=True))
+    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    if proba:
+        return probabilities
+    return np.asarray(target["classes"], dtype=object)[probabilities.argmax(axis=1)]
+
+
+def evaluate_table(model, frame):
+    """Metrics of ``model`` on a table that includes the target column."""
+    _, target = _prepared(model, frame.iloc[:1])
+    name = target["name"]
+    if name not in [str(c) for c in frame.columns]:
+        raise DataError(f"the data has no target column {name!r} to evaluate against")
+    truth = np.asarray(frame[name].to_numpy())
+    predictions = predict_table(model, frame)
+    if target["task"] == "regression":
+        return {"task": "regression", "rows": len(truth),
+                "mse": metrics.mean_squared_error(truth, predictions),
+                "mae": metrics.mean_absolute_error(truth, predictions),
+                "r2": metrics.r2_score(truth, predictions)}
+    classes = target["classes"]
+    truth = _labels(truth)
+    lookup = {str(c): i for i, c in enumerate(classes)}
+    unknown = sorted({str(t) for t in truth} - set(lookup))
+    if unknown:
+        raise DataError(f"the target column has classes the model never saw: {unknown[:5]}")
+    true_codes = np.array([lookup[str(t)] for t in truth])
+    predicted_codes = np.array([lookup[str(p)] for p in predictions])
+    precision, recall = metrics.precision_recall(true_codes, predicted_codes, len(classes))
+    return {"task": "classification", "rows": len(truth), "classes": classes,
+            "accuracy": metrics.accuracy(true_codes, predicted_codes),
+            "error_rate": metrics.error_rate(true_codes, predicted_codes),
+            "confusion_matrix": metrics.confusion_matrix(true_codes, predicted_codes,
+                                                         len(classes)).tolist(),
+            "precision": precision.tolist(), "recall": recall.tolist()}
