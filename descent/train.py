@@ -26,22 +26,28 @@ from descent.tensor import no_grad
 
 _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
                           losses_module.nll_loss: "multiclass",
-                          losses_module.binary_cross_entropy: "binary",
-                          losses_module.binary_cross_entropy_with_logits: "binary"}
+                          losses_module.binary_cross_entropy: "binary"}
 _DEAD_UNIT_SAMPLE = 1024
 
 
+TASKS = ("regression", "multiclass", "binary", "binary_logits")
+
+
 def infer_task(loss_fn):
-    """``"multiclass"``, ``"binary"`` or ``"regression"`` from the loss function."""
+    """The task a loss function implies: ``"multiclass"``, ``"binary"`` (probability
+    outputs), ``"binary_logits"`` (logit outputs) or ``"regression"``."""
+    if loss_fn is losses_module.binary_cross_entropy_with_logits:
+        return "binary_logits"
     return _CLASSIFICATION_LOSSES.get(loss_fn, "regression")
 
 
 class Targets:
     """Training targets in the form the loss wants, and how to read predictions back."""
 
-    def __init__(self, y, task, classes=None, logits=False):
+    def __init__(self, y, task, classes=None):
+        self.logits = task == "binary_logits"
+        task = "binary" if self.logits else task
         self.task = task
-        self.logits = logits
         y = np.asarray(y)
         if task == "regression":
             if y.dtype == object or y.dtype.kind not in "biuf":
@@ -159,7 +165,7 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
 
 def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
           epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
-          progress=None, classes=None):
+          progress=None, classes=None, task=None):
     """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
 
     Parameters
@@ -196,6 +202,10 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         A tqdm progress bar; None shows one when writing to a terminal.
     classes : sequence, optional
         The class labels in order, when ``y`` does not contain every class.
+    task : str, optional
+        ``"regression"``, ``"multiclass"``, ``"binary"`` or ``"binary_logits"``; by
+        default it follows from the loss. Give it with a custom loss function for
+        classification, so that labels are encoded and accuracy is recorded.
 
     Returns
     -------
@@ -221,16 +231,18 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     epochs = _check_positive_int("epochs", epochs)
     batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
     loss_fn = losses_module.get_loss(loss)
-    task = infer_task(loss_fn)
+    if task is None:
+        task = infer_task(loss_fn)
+    elif task not in TASKS:
+        raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
     X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
     if batch_size is not None and batch_size > len(X):
         raise DescentValueError(
             f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
             "batch_size=None for batch gradient descent"
         )
-    logits = loss_fn is losses_module.binary_cross_entropy_with_logits
-    targets = Targets(y, task, classes, logits)
-    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, logits)
+    targets = Targets(y, task, classes)
+    val_targets = None if X_val is None else Targets(y_val, task, targets.classes)
     optimizer = get_optimizer(optimizer, model.parameters(),
                               **({} if lr is None else {"lr": lr}))
     dtype = model._input_dtype()

@@ -1,0 +1,191 @@
+"""descent.sklearn: scikit-learn's own estimator checks, pipelines, search, DataFrames,
+and the fitted attributes scikit-learn users rely on."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+from descent.sklearn import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor()],
+                         ids=["classifier", "regressor"])
+def test_scikit_learn_estimator_checks_all_pass(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checks themselves warn (skips, convergence)
+        results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
+              if r["status"] == "failed"]
+    assert len(results) > 40 and failed == []
+
+
+def _iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_fitted_attributes_follow_scikit_learn():
+    X, y = _iris()
+    clf = MLPClassifier(hidden_layer_sizes=(8, 6), max_iter=300, learning_rate_init=0.01,
+                        random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(4, 8), (8, 6), (6, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(8,), (6,), (3,)]
+    assert len(clf.loss_curve_) == clf.n_iter_ <= 300
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.n_features_in_ == 4
+    assert clf.n_layers_ == 4 and clf.out_activation_ == "softmax"
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X))
+    assert clf.score(X, y) > 0.9
+
+
+def test_binary_string_labels_use_one_logistic_output():
+    X, y = _iris()
+    labels = np.where(y == 0, "setosa", "other")
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, learning_rate_init=0.01,
+                        random_state=0).fit(X, labels)
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
+    assert clf.coefs_[-1].shape == (5, 1)
+    assert set(clf.predict(X)) <= {"setosa", "other"} and clf.score(X, labels) > 0.95
+    assert clf.predict_proba(X).shape == (150, 2)
+
+
+def test_same_random_state_same_model():
+    X, y = _iris()
+    first = MLPClassifier(max_iter=20, random_state=3).fit(X, y)
+    second = MLPClassifier(max_iter=20, random_state=3).fit(X, y)
+    for a, b in zip(first.coefs_, second.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_convergence_warning_when_max_iter_is_reached():
+    X, y = _iris()
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPClassifier(max_iter=3, random_state=0).fit(X, y)
+
+
+def test_early_stopping_records_validation_scores():
+    X, y = _iris()
+    clf = MLPClassifier(early_stopping=True, n_iter_no_change=5, max_iter=300,
+                        learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    assert clf.n_iter_ < 300
+
+
+def test_partial_fit_and_warm_start_continue_training():
+    X, y = _iris()
+    clf = MLPClassifier(hidden_layer_sizes=(10,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    for _ in range(5):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.n_iter_ == 5 and len(clf.loss_curve_) == 5
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    warm = MLPClassifier(max_iter=5, warm_start=True, random_state=0)
+    warm.fit(X, y)
+    first = [c.copy() for c in warm.coefs_]
+    warm.fit(X, y)
+    assert warm.n_iter_ == 10 and not np.array_equal(first[0], warm.coefs_[0])
+    with pytest.raises(AttributeError, match="stochastic"):
+        MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=[0, 1, 2])
+
+
+@pytest.mark.parametrize("settings", [
+    dict(solver="sgd", learning_rate_init=0.1, momentum=0.9, nesterovs_momentum=True),
+    dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.5),
+    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.1),
+    dict(solver="lbfgs", max_iter=100),
+    dict(optimizer="rmsprop", learning_rate_init=0.01),
+    dict(optimizer="adamw", activation="elu", dropout=0.1, learning_rate_init=0.01),
+    dict(activation=["tanh", "logistic"], hidden_layer_sizes=(8, 8), alpha=0.01,
+         learning_rate_init=0.01),
+])
+def test_solvers_and_descent_extras_learn_iris(settings):
+    X, y = _iris()
+    options = {"hidden_layer_sizes": (16,), "max_iter": 200, "random_state": 0, **settings}
+    assert MLPClassifier(**options).fit(X, y).score(X, y) > 0.9
+
+
+def test_invscaling_follows_scikit_learns_formula():
+    X, y = _iris()
+    clf = MLPClassifier(solver="sgd", learning_rate="invscaling", learning_rate_init=0.5,
+                        power_t=0.5, batch_size=50, max_iter=2, random_state=0).fit(X, y)
+    # 2 epochs of 3 batches of 50 examples: t = 300 examples seen
+    assert clf.t_ == 300
+    assert clf._optimizer.lr == pytest.approx(0.5 / 301 ** 0.5)
+
+
+def test_regressor_multi_output_and_r2():
+    X, y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=0.1,
+                           random_state=0)
+    y = y / y.std(axis=0)
+    reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, learning_rate_init=0.01,
+                       random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (200, 2) and reg.score(X, y) > 0.95
+    single = MLPRegressor(max_iter=50, random_state=0).fit(X, y[:, 0])
+    assert single.predict(X).shape == (200,)
+
+
+def test_pipeline_grid_search_and_cross_validation():
+    X, y = load_iris(return_X_y=True)
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier(max_iter=200,
+                                                             learning_rate_init=0.01,
+                                                             random_state=0))
+    scores = cross_val_score(pipeline, X, y, cv=3)
+    assert scores.mean() > 0.85
+    search = GridSearchCV(pipeline, {"mlpclassifier__hidden_layer_sizes": [(4,), (16,)],
+                                     "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
+    search.fit(X, y)
+    assert search.best_score_ > 0.85
+    assert set(search.best_params_) == {"mlpclassifier__hidden_layer_sizes",
+                                        "mlpclassifier__alpha"}
+
+
+def test_pandas_dataframes_and_feature_names():
+    data = load_iris(as_frame=True)
+    X = data.data
+    clf = MLPClassifier(max_iter=20, random_state=0).fit(X, data.target)
+    assert list(clf.feature_names_in_) == list(X.columns)
+    renamed = X.rename(columns={X.columns[0]: "something else"})
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(renamed)
+    assert isinstance(clf.predict(pd.DataFrame(X)), np.ndarray)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(solver="newton"), "solver must be one of 'lbfgs', 'sgd', 'adam'"),
+    (dict(activation="softplus"), "activation must be one of"),
+    (dict(learning_rate_init=0.0), "learning_rate_init"),
+    (dict(momentum=1.5), "momentum"),
+    (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(loss="hinge"), "loss must be one of"),
+    (dict(validation_fraction=1.0, early_stopping=True), "validation_fraction"),
+])
+def test_bad_hyper_parameters_list_the_allowed_values(settings, message):
+    X, y = _iris()
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(**settings).fit(X, y)
+
+
+def test_digits_accuracy_is_close_to_scikit_learns():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.25,
+                                                        random_state=0, stratify=y)
+    settings = dict(hidden_layer_sizes=(64,), batch_size=32, max_iter=30, random_state=0)
+    ours = MLPClassifier(**settings).fit(X_train, y_train).score(X_test, y_test)
+    theirs = SkMLPClassifier(**settings).fit(X_train, y_train).score(X_test, y_test)
+    assert ours >= theirs - 0.01
