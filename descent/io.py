@@ -1,39 +1,32 @@
 """Model files: one file with the architecture, the weights and the metadata, that can be
 loaded without running any code.
 
-The file is a ZIP archive (NumPy's ``.npz`` layout): ``descent.json`` holds the format
-marker, the descent version, the architecture (a list of layer descriptions) and the
-metadata (preprocessing, class names, training summary); ``params/<name>.npy`` holds each
-parameter as a plain ``.npy`` array. Loading reads JSON and raw numbers only — never
-pickle — and checks every declared size and shape before reading any data. Files are
-written atomically: to a temporary file in the same folder, then renamed over the target,
-so a crash never leaves half a model.
+The file is a safe archive (see ``descent.archive``): ``descent.json`` holds the format
+marker, the descent version, the architecture (a list of layer descriptions), the
+parameter shapes and the metadata (preprocessing, class names, training summary);
+``params/<name>.npy`` holds each parameter as a plain ``.npy`` array. Loading reads JSON
+and raw numbers only — never pickle — and checks every declared size and shape before
+reading any data. Files are written atomically, so a crash never leaves half a model.
 """
 
-import io
 import json
-import os
-import tempfile
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from descent._version import __version__
-from descent.errors import DescentError, DescentTypeError
-from descent.nn.activations import ELU, ACTIVATION_MODULES, LeakyReLU, Softmax
+from descent.archive import ArchiveError, ArchiveReader, write_archive
+from descent.errors import DescentTypeError
+from descent.nn.activations import ACTIVATION_MODULES, ELU, LeakyReLU, Softmax
 from descent.nn.layers import Dropout, Linear, Sequential
 from descent.nn.module import Module
 
 FORMAT = "descent-model"
 FORMAT_VERSION = 1
-_HEADER = "descent.json"
-_MAX_HEADER_BYTES = 16 * 1024 * 1024
 _MAX_LAYERS = 10_000
-_MAX_PARAMETER_ELEMENTS = 1 << 31
+_MAX_PARAMETERS = 1 << 31
 
 
-class ModelFileError(DescentError):
+class ModelFileError(ArchiveError):
     """A model file is missing, unreadable, damaged, or not a descent model."""
 
 
@@ -84,9 +77,11 @@ def _build_layer(description, dtype):
     if not isinstance(description, dict):
         raise ModelFileError("each layer description must be a JSON object")
     kind = description.get("type")
+    if not isinstance(kind, str):
+        raise ModelFileError(f"unknown layer type {kind!r} in the model file")
     if kind == "Linear":
-        return Linear(_number(description, "in_features", int, 1, _MAX_PARAMETER_ELEMENTS),
-                      _number(description, "out_features", int, 1, _MAX_PARAMETER_ELEMENTS),
+        return Linear(_number(description, "in_features", int, 1, _MAX_PARAMETERS),
+                      _number(description, "out_features", int, 1, _MAX_PARAMETERS),
                       bias=bool(description.get("bias", True)), dtype=dtype, init="zeros")
     if kind == "Dropout":
         return Dropout(_number(description, "p", (int, float), 0.0, 0.999))
@@ -101,7 +96,41 @@ def _build_layer(description, dtype):
     raise ModelFileError(f"unknown layer type {kind!r} in the model file")
 
 
-# ------------------------------------------------------------------ saving
+def _expected_shapes(layers, sequential, reader):
+    """Parameter shapes the architecture implies, checked before anything is built."""
+    shapes, total = {}, 0
+    for index, description in enumerate(layers):
+        if not isinstance(description, dict) or not isinstance(description.get("type"), str):
+            raise reader.fail(f"layer {index} is not a layer description")
+        if description["type"] != "Linear":
+            continue
+        sizes = (description.get("in_features"), description.get("out_features"))
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise reader.fail(f"layer {description!r} has bad sizes")
+        prefix = f"{index}." if sequential else ""
+        shapes[f"{prefix}weight"] = [sizes[0], sizes[1]]
+        if description.get("bias", True):
+            shapes[f"{prefix}bias"] = [sizes[1]]
+        total += sizes[0] * sizes[1] + sizes[1]
+    if total > _MAX_PARAMETERS:
+        raise reader.fail(f"the architecture declares {total:,} parameters, more than "
+                          "descent will load")
+    return shapes
+
+
+def _check_declared(declared, expected, reader):
+    if not isinstance(declared, dict):
+        raise reader.fail("the parameter list must map names to shapes")
+    if set(declared) != set(expected):
+        raise reader.fail(f"the declared parameters {sorted(declared)} do not match the "
+                          f"architecture's {sorted(expected)}")
+    for name, shape in expected.items():
+        if declared[name] != shape:
+            raise reader.fail(f"parameter {name} is declared with shape {declared[name]!r}, "
+                              f"the architecture needs {shape}")
+
+
+# ------------------------------------------------------------------ saving and loading
 def save(model, path, metadata=None):
     """Write ``model`` (and optional JSON-able ``metadata``) to ``path`` atomically.
 
@@ -117,96 +146,33 @@ def save(model, path, metadata=None):
     """
     if not isinstance(model, Module):
         raise DescentTypeError(f"save needs a descent Module, got {type(model).__name__}")
-    path = Path(path)
     layers = architecture(model)
+    if not layers:
+        raise DescentTypeError("cannot save an empty Sequential")
     parameters = list(model.named_parameters())
+    if len({p.dtype for _, p in parameters}) > 1:
+        raise DescentTypeError("cannot save a model whose parameters mix float32 and "
+                               "float64; convert them to one dtype first")
+    for name, parameter in parameters:
+        if not np.all(np.isfinite(parameter.data)):
+            raise DescentTypeError(f"cannot save: parameter {name} has NaN or infinite "
+                                   "values")
+    if metadata is None:
+        metadata = getattr(model, "metadata", {})
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise DescentTypeError(f"metadata must be plain JSON data: {error}") from None
     header = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "descent_version": __version__, "architecture": layers,
               "sequential": isinstance(model, Sequential),
               "dtype": parameters[0][1].dtype.name if parameters else "float32",
               "parameters": {name: list(p.shape) for name, p in parameters},
-              "metadata": metadata if metadata is not None else getattr(model, "metadata", {})}
+              "metadata": metadata}
     try:
-        header_bytes = json.dumps(header, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as error:
-        raise DescentTypeError(f"metadata must be plain JSON data: {error}") from None
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ModelFileError(f"cannot write {path}: the folder {directory} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(_HEADER, header_bytes)
-                for name, parameter in parameters:
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, np.ascontiguousarray(parameter.data),
-                                              allow_pickle=False)
-                    archive.writestr(f"params/{name}.npy", buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-# ------------------------------------------------------------------ loading
-def _read_header(archive, path):
-    try:
-        info = archive.getinfo(_HEADER)
-    except KeyError:
-        raise ModelFileError(f"{path} is not a descent model file (no {_HEADER})") from None
-    if info.file_size > _MAX_HEADER_BYTES:
-        raise ModelFileError(f"{path}: the model description is implausibly large "
-                             f"({info.file_size} bytes)")
-    try:
-        header = json.loads(archive.read(_HEADER).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile, OSError) as error:
-        raise ModelFileError(f"{path}: the model description is damaged ({error})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a descent model file")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path} has model format version "
-                             f"{header.get('format_version')!r}; this descent reads "
-                             f"version {FORMAT_VERSION}")
-    return header
-
-
-def _read_parameter(archive, member, expected_shape, dtype, path):
-    try:
-        info = archive.getinfo(member)
-    except KeyError:
-        raise ModelFileError(f"{path}: parameter file {member} is missing") from None
-    expected_bytes = int(np.prod(expected_shape)) * dtype.itemsize
-    if info.file_size > expected_bytes + 4096:
-        raise ModelFileError(f"{path}: {member} is larger than its declared shape allows")
-    try:
-        with archive.open(member) as handle:
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, fortran, file_dtype = np.lib.format.read_array_header_1_0(handle)
-            elif version == (2, 0):
-                shape, fortran, file_dtype = np.lib.format.read_array_header_2_0(handle)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-            if tuple(shape) != tuple(expected_shape) or file_dtype != dtype or fortran:
-                raise ModelFileError(
-                    f"{path}: {member} has shape {tuple(shape)} and dtype {file_dtype}, "
-                    f"expected {tuple(expected_shape)} and {dtype}")
-            data = handle.read(expected_bytes + 1)
-    except ModelFileError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelFileError(f"{path}: {member} is damaged ({error})") from None
-    if len(data) != expected_bytes:
-        raise ModelFileError(f"{path}: {member} holds {len(data)} bytes, expected "
-                             f"{expected_bytes}")
-    array = np.frombuffer(data, dtype=dtype).reshape(expected_shape)
-    if not np.all(np.isfinite(array)):
-        raise ModelFileError(f"{path}: {member} contains NaN or infinite values")
-    return array
+        write_archive(path, header, {name: p.data for name, p in parameters})
+    except ArchiveError as error:
+        raise ModelFileError(str(error)) from None
 
 
 def load(path):
@@ -215,52 +181,36 @@ def load(path):
     Never runs code from the file. Any problem — missing, truncated, tampered or foreign
     file — raises ``ModelFileError`` with a message saying what is wrong.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ModelFileError(f"{path} is not a descent model file ({error})") from None
-    with archive:
-        header = _read_header(archive, path)
+    with ArchiveReader(path, "descent model file", ModelFileError) as reader:
+        header = reader.header()
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise reader.fail("not a descent model file")
+        if header.get("format_version") != FORMAT_VERSION:
+            raise reader.fail(f"model format version {header.get('format_version')!r}; "
+                              f"this descent reads version {FORMAT_VERSION}")
         layers = header.get("architecture")
         if not isinstance(layers, list) or not 0 < len(layers) <= _MAX_LAYERS:
-            raise ModelFileError(f"{path}: the architecture must be a non-empty layer list")
+            raise reader.fail("the architecture must be a non-empty layer list")
         dtype = header.get("dtype")
         if dtype not in ("float32", "float64"):
-            raise ModelFileError(f"{path}: unsupported dtype {dtype!r}")
-        dtype = np.dtype(dtype)
-        _check_sizes(layers, path)
-        modules = [_build_layer(description, dtype.name) for description in layers]
-        model = Sequential(*modules) if header.get("sequential", True) else modules[0]
-        declared = header.get("parameters")
-        own = dict(model.named_parameters())
-        if not isinstance(declared, dict) or set(declared) != set(own):
-            raise ModelFileError(f"{path}: the parameter list does not match the "
-                                 "architecture")
-        for name, parameter in own.items():
-            if list(declared[name]) != list(parameter.shape):
-                raise ModelFileError(f"{path}: parameter {name} is declared with shape "
-                                     f"{declared[name]}, the architecture needs "
-                                     f"{list(parameter.shape)}")
-            parameter.data[...] = _read_parameter(archive, f"params/{name}.npy",
-                                                  parameter.shape, dtype, path)
+            raise reader.fail(f"unsupported dtype {dtype!r}")
+        sequential = header.get("sequential", True) is not False
+        if not sequential and len(layers) != 1:
+            raise reader.fail("a single-layer model must have exactly one layer")
+        for description in layers:
+            if not isinstance(description, dict) or description.get("type") != "Linear":
+                _build_layer(description, dtype)  # validates the fields; allocates little
+        expected = _expected_shapes(layers, sequential, reader)
+        _check_declared(header.get("parameters"), expected, reader)
+        for name, shape in expected.items():
+            reader.check_size(name, shape, dtype)
+        modules = [_build_layer(description, dtype) for description in layers]
+        model = Sequential(*modules) if sequential else modules[0]
+        for name, parameter in model.named_parameters():
+            values = reader.array(name, parameter.shape, dtype)
+            if not np.all(np.isfinite(values)):
+                raise reader.fail(f"parameter {name} contains NaN or infinite values")
+            parameter.data[...] = values
     metadata = header.get("metadata", {})
     model.metadata = metadata if isinstance(metadata, dict) else {}
     return model
-
-
-def _check_sizes(layers, path):
-    """Refuse absurd declared sizes before allocating any weights."""
-    total = 0
-    for description in layers:
-        if isinstance(description, dict) and description.get("type") == "Linear":
-            sizes = (description.get("in_features"), description.get("out_features"))
-            if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                       for s in sizes):
-                raise ModelFileError(f"{path}: layer {description!r} has bad sizes")
-            total += sizes[0] * sizes[1] + sizes[1]
-    if total > _MAX_PARAMETER_ELEMENTS:
-        raise ModelFileError(f"{path}: the architecture declares {total:,} parameters, "
-                             "more than descent will load")
