@@ -32,12 +32,25 @@ def missing_rows(frame, columns):
     return mask
 
 
+def check_complete(frame, columns):
+    """Raise, naming the column and the data row, if any value is missing or infinite."""
+    for name in columns:
+        _check_finite(np.asarray(frame[name].to_numpy()), name)
+
+
 class TableEncoder:
     """Fit on training columns; ``transform`` gives a float matrix for the network."""
 
-    def fit(self, frame, columns):
+    def fit(self, frame, columns, categories_from=None):
+        """Learn the statistics of ``frame``'s ``columns``.
+
+        Categories are taken from ``categories_from`` when given (e.g. all rows, so that
+        a category met only in the validation rows can still be encoded); the numeric
+        statistics always come from ``frame`` alone (the training rows).
+        """
         if not columns:
             raise DescentValueError("there are no feature columns left to train on")
+        source = frame if categories_from is None else categories_from
         self.columns = []
         for name in columns:
             values = np.asarray(frame[name].to_numpy())
@@ -49,7 +62,7 @@ class TableEncoder:
                                      "mean": float(values.mean()),
                                      "scale": std if std > 0 else 1.0})
             else:
-                categories = sorted({str(v) for v in values})
+                categories = sorted({str(v) for v in source[name].to_numpy()})
                 self.columns.append({"name": str(name), "kind": "categorical",
                                      "categories": categories})
         return self
@@ -122,4 +135,4 @@ def _check_finite(values, name):
         row = int(np.argmax(bad))
         raise DescentValueError(
             f"column {name!r} has {int(bad.sum())} missing or infinite value(s), the first "
-            f"at row {row}; fill them, or drop those rows (--dropna)")
+            f"at data row {row} (counting from 0); fill them, or drop those rows (--dropna)")

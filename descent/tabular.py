@@ -15,7 +15,7 @@ from descent import metrics
 from descent._version import __version__
 from descent.backend import as_rng
 from descent.data import encode_labels, split_indices
-from descent.encoding import TableEncoder, missing_rows
+from descent.encoding import TableEncoder, check_complete, missing_rows
 from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP
 from descent.stopping import EarlyStopping
@@ -98,9 +98,7 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
         if len(frame) == 0:
             raise DataError("no rows are left after dropping those with missing values")
     targets = np.asarray(frame[target].to_numpy())
-    if missing_rows(frame, [target]).any():
-        raise DataError(f"the target column {target!r} has missing values; fill or drop "
-                        "them (--dropna)")
+    check_complete(frame, columns)
     task = infer_task(targets) if task == "auto" else task
     if task not in ("classification", "regression"):
         raise DataError(f"task must be 'classification', 'regression' or 'auto', got {task!r}")
@@ -120,7 +118,7 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
         keep, held = split_indices(len(frame), validation, stratify, rng)
     else:
         keep, held = np.arange(len(frame)), np.array([], dtype=np.intp)
-    encoder = TableEncoder().fit(frame.iloc[keep], features)
+    encoder = TableEncoder().fit(frame.iloc[keep], features, categories_from=frame)
     X = encoder.transform(frame)
     target_info = {"name": target, "task": task}
     if task == "classification":
