@@ -29,6 +29,7 @@ _ARRAYS = "params/"
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
 _ARRAY_DTYPES = ("float32", "float64", "int64", "bool")
 _ARRAY_TAG = "__array__"
+_FLOAT_TAG = "__float__"
 # What reading a damaged ZIP member can raise, besides our own checks.
 _DAMAGE = (zipfile.BadZipFile, zlib.error, struct.error, OSError, ValueError, EOFError,
            KeyError, NotImplementedError, RuntimeError, OverflowError, UnicodeDecodeError,
@@ -166,7 +167,9 @@ def pack(value, arrays, prefix="a"):
     if isinstance(value, (list, tuple)):
         return [pack(v, arrays, prefix) for v in value]
     if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return {_FLOAT_TAG: repr(value)}  # JSON has no infinities or NaN
     return value
 
 
@@ -179,6 +182,10 @@ def unpack(data, reader):
                     or not all(isinstance(n, int) and 0 <= n < 2 ** 31 for n in shape)):
                 raise reader.fail(f"bad array description {data!r}")
             return reader.array(data[_ARRAY_TAG], tuple(shape), dtype)
+        if _FLOAT_TAG in data:
+            if data[_FLOAT_TAG] not in ("inf", "-inf", "nan"):
+                raise reader.fail(f"bad number {data!r}")
+            return float(data[_FLOAT_TAG])
         return {k: unpack(v, reader) for k, v in data.items()}
     if isinstance(data, list):
         return [unpack(v, reader) for v in data]

@@ -77,6 +77,11 @@ def build_parser():
     train.add_argument("--plot", metavar="PNG", help="write the loss curves here")
     train.add_argument("--history", metavar="FILE", help="write the history (.csv or .json)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--checkpoint", metavar="FILE",
+                       help="save the run's full state here every --checkpoint-every epochs")
+    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from --checkpoint if it exists (same data and options)")
 
     evaluate = commands.add_parser("evaluate", help="metrics of a model on labelled data")
     evaluate.add_argument("model")
@@ -168,6 +173,10 @@ def run_train(args, out):
     from descent.tabular import fit_table, read_table
 
     output = _check_writable(args.output, "model file")
+    if args.resume and not args.checkpoint:
+        raise DescentError("--resume needs --checkpoint FILE")
+    if args.checkpoint:
+        _check_writable(args.checkpoint, "checkpoint")
     for extra, what in ((args.plot, "plot"), (args.history, "history file")):
         if extra:
             _check_writable(extra, what)
@@ -186,7 +195,9 @@ def run_train(args, out):
         loss=args.loss, optimizer=args.optimizer, lr=args.lr,
         batch_size=args.batch_size or None, epochs=args.epochs,
         validation=args.validation or None, early_stopping=args.early_stopping,
-        seed=args.seed, dropna=args.dropna, progress=False if args.no_progress else None)
+        seed=args.seed, dropna=args.dropna, progress=False if args.no_progress else None,
+        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+        resume=args.resume)
     model.metadata["training"]["data"] = description
     save(model, output)
     if args.history:

@@ -34,6 +34,15 @@ class Criterion:
     def on_train_end(self, model):
         """Called once training has stopped, whatever stopped it."""
 
+    def state_dict(self):
+        """What the criterion has counted so far (for checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict()`` returned."""
+        for key, value in state.items():
+            setattr(self, key, value)
+
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -96,6 +105,9 @@ class LossPlateau(Criterion):
     def on_train_begin(self, model):
         self.best, self.stale = math.inf, 0
 
+    def state_dict(self):
+        return {"best": self.best, "stale": self.stale}
+
     def check(self, record, model):
         value = record.get(self.monitor)
         if value is None:
@@ -150,6 +162,10 @@ class EarlyStopping(Criterion):
 
     def on_train_begin(self, model):
         self.best, self.best_epoch, self.best_state, self.stale = None, None, None, 0
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "stale": self.stale,
+                "best_state": None if self.best_state is None else dict(self.best_state)}
 
     def check(self, record, model):
         value = record.get(self.monitor)

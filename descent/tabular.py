@@ -83,7 +83,8 @@ def _labels(values):
 
 def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", loss=None,
               optimizer="adam", lr=None, batch_size=32, epochs=100, validation=0.2,
-              early_stopping=None, seed=0, dropna=False, progress=None, callbacks=()):
+              early_stopping=None, seed=0, dropna=False, progress=None, callbacks=(),
+              checkpoint=None, checkpoint_every=1, resume=False):
     """Train an MLP on a table; return ``(model, history)``.
 
     ``target`` names the column to predict; every other column is a feature.
@@ -138,7 +139,8 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
                     batch_size=min(batch_size, len(keep)) if batch_size else None,
                     epochs=epochs, seed=rng, stop=stop,
                     validation=(X[held], y[held]) if len(held) else None,
-                    progress=progress, callbacks=callbacks)
+                    progress=progress, callbacks=callbacks, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, resume=resume)
     model.metadata = {
         "preprocessing": encoder.to_dict(),
         "target": target_info,

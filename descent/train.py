@@ -13,6 +13,7 @@ import numpy as np
 from descent import losses as losses_module
 from descent.backend import as_rng
 from descent.callbacks import ProgressBar, progress_wanted
+from descent.checkpoint import Checkpointing
 from descent.data import as_features, batches, encode_labels, split_indices
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.history import History
@@ -165,7 +166,8 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
 
 def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
           epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
-          progress=None, classes=None, task=None):
+          progress=None, classes=None, task=None, checkpoint=None, checkpoint_every=1,
+          resume=False):
     """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
 
     Parameters
@@ -206,6 +208,13 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         ``"regression"``, ``"multiclass"``, ``"binary"`` or ``"binary_logits"``; by
         default it follows from the loss. Give it with a custom loss function for
         classification, so that labels are encoded and accuracy is recorded.
+    checkpoint : path, optional
+        Write a checkpoint here every ``checkpoint_every`` epochs and when training
+        stops (atomically: a crash leaves the previous one).
+    resume : bool
+        Continue from ``checkpoint`` if it exists: weights, optimiser state, random
+        generators, history and epoch count, so the result equals an uninterrupted run
+        bit for bit. Build the model and optimiser as for the original run.
 
     Returns
     -------
@@ -252,12 +261,14 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     callbacks = list(callbacks)
     if progress_wanted(progress):
         callbacks.append(ProgressBar(epochs))
+    checkpointing = None if checkpoint is None else Checkpointing(checkpoint,
+                                                                  checkpoint_every, resume)
     return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
-                shuffle, as_rng(seed), criteria, callbacks)
+                shuffle, as_rng(seed), criteria, callbacks, checkpointing)
 
 
 def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, shuffle,
-         rng, criteria, callbacks):
+         rng, criteria, callbacks, checkpointing):
     history = History()
     history.classes = targets.classes
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
@@ -268,11 +279,16 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
     for criterion in criteria:
         criterion.on_train_begin(model)
+    epoch = 0
+    if checkpointing is not None:
+        epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
+        if epoch >= criteria[0].epochs:  # resumed a run that already has its epochs
+            history.stop_reason = criteria[0].check({"epoch": epoch}, model)
+    run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
         callback.on_train_begin(history)
-    start = time.perf_counter()
+    start = time.perf_counter() - history.last.get("time", 0.0)
     model.train()
-    epoch = 0
     # Overflow may happen quietly: a non-finite loss is caught and reported as
     # TrainingDiverged, with the epoch, batch and learning rate.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -311,6 +327,8 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 if reason is not None:
                     history.stop_reason = reason
                     break
+            if checkpointing is not None:
+                checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
     for criterion in criteria:
         criterion.on_train_end(model)
         history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)

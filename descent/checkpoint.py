@@ -1,0 +1,128 @@
+"""Checkpoints: everything needed to continue a training run exactly where it stopped.
+
+A checkpoint holds the weights, the optimiser's state (momentum buffers, Adam's moments
+and step counts, L-BFGS memory), the state of every random generator the run draws from
+(shuffling, dropout, descent's global generator), the stopping criteria's counters, the
+history so far and the epoch count. It is a safe archive (``descent.archive``) written
+atomically, so a crash — even SIGKILL in the middle of writing — leaves the previous
+checkpoint intact; resuming from it reproduces the uninterrupted run bit for bit.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from descent import backend
+from descent._version import __version__
+from descent.archive import ArchiveError, ArchiveReader, pack, unpack, write_archive
+
+FORMAT = "descent-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ArchiveError):
+    """A checkpoint is missing, damaged, or does not fit this model and optimiser."""
+
+
+def _generators(model, shuffle_rng):
+    """Every random generator the run uses, by a stable name."""
+    found = {"shuffle": shuffle_rng, "global": backend.default_rng()}
+    for name, module in model.named_modules():
+        rng = getattr(module, "rng", None)
+        if isinstance(rng, np.random.Generator):
+            found[f"module:{name}"] = rng
+    return found
+
+
+def save_checkpoint(path, model, optimizer, shuffle_rng, history, criteria, epoch):
+    """Write the state of a training run after ``epoch`` epochs to ``path``."""
+    arrays = {}
+    state = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "descent_version": __version__,
+        "epoch": epoch,
+        "parameters": pack({name: p.data for name, p in model.named_parameters()}, arrays),
+        "optimizer": {"type": type(optimizer).__name__,
+                      "state": pack(optimizer.state_dict(), arrays)},
+        "generators": {name: rng.bit_generator.state
+                       for name, rng in _generators(model, shuffle_rng).items()},
+        "criteria": [pack(criterion.state_dict(), arrays) for criterion in criteria],
+        "history": pack({"records": history.records, "best_epoch": history.best_epoch},
+                        arrays),
+    }
+    write_archive(path, state, arrays)
+
+
+def load_checkpoint(path, model, optimizer, shuffle_rng, history, criteria):
+    """Restore a run saved by ``save_checkpoint``; return the number of epochs done."""
+    with ArchiveReader(path, "descent checkpoint", CheckpointError) as reader:
+        state = reader.header()
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise reader.fail("not a descent checkpoint")
+        if state.get("format_version") != FORMAT_VERSION:
+            raise reader.fail(f"checkpoint format version {state.get('format_version')!r}; "
+                              f"this descent reads version {FORMAT_VERSION}")
+        own = dict(model.named_parameters())
+        saved = state.get("parameters")
+        if not isinstance(saved, dict) or set(saved) != set(own):
+            raise reader.fail("its parameters do not match this model "
+                              f"({sorted(own)[:4]}...)")
+        values = {}
+        for name, parameter in own.items():
+            description = saved[name]
+            if (not isinstance(description, dict)
+                    or description.get("shape") != list(parameter.shape)
+                    or description.get("dtype") != parameter.dtype.name):
+                raise reader.fail(f"parameter {name} does not fit this model "
+                                  f"(shape {list(parameter.shape)}, {parameter.dtype})")
+            values[name] = unpack(description, reader)
+        kind = state.get("optimizer", {}).get("type")
+        if kind != type(optimizer).__name__:
+            raise reader.fail(f"it was written by a {kind} optimiser, not a "
+                              f"{type(optimizer).__name__}")
+        optimizer_state = unpack(state["optimizer"]["state"], reader)
+        criteria_states = [unpack(c, reader) for c in state.get("criteria", [])]
+        if len(criteria_states) != len(criteria):
+            raise reader.fail("it was written with different stopping criteria")
+        saved_history = unpack(state.get("history", {}), reader)
+        generators = _generators(model, shuffle_rng)
+        saved_generators = state.get("generators", {})
+        if set(saved_generators) != set(generators):
+            raise reader.fail("its random generators do not match this run")
+    for name, parameter in own.items():
+        parameter.data[...] = values[name]
+    optimizer_state["hyper"] = _restore_tuples(optimizer_state["hyper"])
+    optimizer.load_state_dict(optimizer_state)
+    for criterion, criterion_state in zip(criteria, criteria_states):
+        criterion.load_state_dict(criterion_state)
+    for name, rng in generators.items():
+        rng.bit_generator.state = saved_generators[name]
+    history.records = list(saved_history.get("records", []))
+    history.best_epoch = saved_history.get("best_epoch")
+    return int(state["epoch"])
+
+
+def _restore_tuples(hyper):
+    """JSON turns tuples such as Adam's betas into lists; turn them back."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()}
+
+
+class Checkpointing:
+    """How ``train`` checkpoints: write to ``path`` every ``every`` epochs (and when
+    training stops); with ``resume``, continue from ``path`` if it exists."""
+
+    def __init__(self, path, every=1, resume=False):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise CheckpointError(f"checkpoint_every must be a positive integer, got {every!r}")
+        self.path, self.every, self.resume = path, every, resume
+
+    def restore(self, model, optimizer, shuffle_rng, history, criteria):
+        """Load the checkpoint when resuming and one exists; return the epochs done."""
+        if not (self.resume and Path(self.path).exists()):
+            return 0
+        return load_checkpoint(self.path, model, optimizer, shuffle_rng, history, criteria)
+
+    def after_epoch(self, epoch, last, *run):
+        """Save every ``every`` epochs, and after the last one (before any stopping
+        criterion restores earlier weights, so the checkpoint is the run's true state)."""
+        if last or epoch % self.every == 0:
+            save_checkpoint(self.path, *run, epoch)
