@@ -64,8 +64,9 @@ def build_parser():
                        "classification, mse for regression")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     train.add_argument("--lr", type=float, help="learning rate (default: the optimiser's)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="examples per update; 0 for batch gradient descent")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="examples per update (default 32); 0 for batch gradient "
+                            "descent")
     train.add_argument("--epochs", type=int, default=100)
     train.add_argument("--validation", type=float, default=0.2,
                        help="held-out fraction (0 for none)")
@@ -193,7 +194,7 @@ def run_train(args, out):
     model, history = fit_table(
         frame, target, task=args.task, hidden=args.hidden, activation=args.activation,
         loss=args.loss, optimizer=args.optimizer, lr=args.lr,
-        batch_size=args.batch_size or None, epochs=args.epochs,
+        batch_size=args.batch_size, epochs=args.epochs,
         validation=args.validation or None, early_stopping=args.early_stopping,
         seed=args.seed, dropna=args.dropna, progress=False if args.no_progress else None,
         checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
@@ -300,13 +301,14 @@ def run_plot(args, out):
 
         model = load(args.source)
         frame = read_table(args.boundary)
-        features = [c["name"] for c in model.metadata["preprocessing"]["columns"]]
-        if len(features) != 2:
-            raise DescentError(f"--boundary needs a model with two features, this one has "
-                               f"{len(features)}")
+        columns = model.metadata["preprocessing"]["columns"]
+        features = [c["name"] for c in columns]
+        if len(features) != 2 or any(c["kind"] != "numeric" for c in columns):
+            raise DescentError(f"--boundary needs a model with two numeric features; "
+                               f"{args.source} has "
+                               f"{[(c['name'], c['kind']) for c in columns]}")
         labels = np.unique(predict_table(model, frame), return_inverse=True)[1]
         encoded = frame[features].to_numpy(dtype=float)
-        columns = model.metadata["preprocessing"]["columns"]
         scaled = (encoded - [c["mean"] for c in columns]) / [c["scale"] for c in columns]
         plot.plot_decision_boundary(model, scaled, labels, args.output)
     else:

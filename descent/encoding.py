@@ -35,7 +35,8 @@ def missing_rows(frame, columns):
 def check_complete(frame, columns):
     """Raise, naming the column and the data row, if any value is missing or infinite."""
     for name in columns:
-        _check_finite(np.asarray(frame[name].to_numpy()), name)
+        _check_finite(np.asarray(frame[name].to_numpy()), name,
+                      "fill them, or drop those rows (--dropna)")
 
 
 class TableEncoder:
@@ -129,10 +130,10 @@ class TableEncoder:
         return encoder
 
 
-def _check_finite(values, name):
+def _check_finite(values, name, remedy="fill them or remove those rows"):
     bad = _missing(values)
     if bad.any():
         row = int(np.argmax(bad))
         raise DescentValueError(
             f"column {name!r} has {int(bad.sum())} missing or infinite value(s), the first "
-            f"at data row {row} (counting from 0); fill them, or drop those rows (--dropna)")
+            f"at data row {row} (counting from 0); {remedy}")

@@ -5,6 +5,8 @@ import io
 import json
 import math
 
+from descent.errors import DescentValueError
+
 
 def _flatten(record):
     """One level of nesting becomes ``key[name]`` columns (e.g. per-layer gradient norms)."""
@@ -41,6 +43,11 @@ def _unflatten(row):
         else:
             record[key] = value
     return record
+
+
+def _plain_list(values):
+    """Class labels as plain Python values (numpy integers stay integers in JSON)."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
 
 
 def _plain(value):
@@ -96,7 +103,7 @@ class History:
         """Everything as plain Python data: columns by name, plus the stop reason."""
         keys = list(dict.fromkeys(k for record in self.records for k in record))
         return {"stop_reason": self.stop_reason, "best_epoch": self.best_epoch,
-                "classes": None if self.classes is None else list(self.classes),
+                "classes": None if self.classes is None else _plain_list(self.classes),
                 "columns": {key: self[key] for key in keys}}
 
     def to_json(self, path=None):
@@ -115,16 +122,28 @@ class History:
         """A History from a file written by ``to_json`` or ``to_csv``."""
         path = str(path)
         history = cls()
-        with open(path, encoding="utf-8", newline="") as handle:
-            if path.endswith(".json"):
-                data = json.load(handle)
-                columns = data.get("columns", {})
-                count = max((len(v) for v in columns.values()), default=0)
-                history.records = [{k: v[i] for k, v in columns.items()} for i in range(count)]
-                history.stop_reason = data.get("stop_reason")
-                history.best_epoch = data.get("best_epoch")
-            else:
-                history.records = [_unflatten(row) for row in csv.DictReader(handle)]
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                if path.endswith(".json"):
+                    data = json.load(handle)
+                    columns = data["columns"]
+                    count = max((len(v) for v in columns.values()), default=0)
+                    history.records = [{k: v[i] for k, v in columns.items()}
+                                       for i in range(count)]
+                    history.stop_reason = data.get("stop_reason")
+                    history.best_epoch = data.get("best_epoch")
+                    history.classes = data.get("classes")
+                else:
+                    history.records = [_unflatten(row) for row in csv.DictReader(handle)]
+        except FileNotFoundError:
+            raise DescentValueError(f"history file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError,
+                AttributeError, csv.Error) as error:
+            raise DescentValueError(f"{path} is not a history file written by descent "
+                                    f"({type(error).__name__}: {error})") from None
+        if any("epoch" not in record for record in history.records):
+            raise DescentValueError(f"{path} is not a history file written by descent "
+                                    "(no epoch column)")
         return history
 
     def to_csv(self, path=None):

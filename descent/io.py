@@ -23,7 +23,7 @@ from descent.nn.module import Module
 FORMAT = "descent-model"
 FORMAT_VERSION = 1
 _MAX_LAYERS = 10_000
-_MAX_PARAMETERS = 1 << 31
+_MAX_PARAMETERS = 1 << 28  # 268 million numbers: 1 GiB in float32
 
 
 class ModelFileError(ArchiveError):

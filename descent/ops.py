@@ -115,6 +115,10 @@ def matmul(a, b):
     a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError("matmul needs tensors with at least one dimension; use * for scalars")
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
+        raise ShapeError(f"matmul shapes {a.shape} and {b.shape} do not fit: "
+                         f"{a.shape[-1]} != {inner_b}")
 
     def backward(g):
         # Work with at-least-2-D views: a vector on the left is a row, on the right a column.
@@ -153,6 +157,9 @@ def _linear_grads(g, x, weight, bias):
 
 def _affine(x, weight, bias):
     x = as_tensor(x, like=weight)
+    if x.ndim == 0 or x.shape[-1] != weight.shape[0]:
+        raise ShapeError(f"the layer takes {weight.shape[0]} input features, the input has "
+                         f"shape {x.shape}")
     z = x.data @ weight.data
     if bias is not None:
         z += bias.data

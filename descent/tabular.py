@@ -48,6 +48,8 @@ def read_table(path):
     if suffix not in READERS:
         raise DataError(f"cannot read {path}: unsupported format {suffix or '(none)'!r}; "
                         f"use one of {', '.join(sorted(READERS))}")
+    if path.is_dir():
+        raise DataError(f"data file {path} is a folder, not a file")
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     try:
@@ -82,13 +84,16 @@ def _labels(values):
 
 
 def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", loss=None,
-              optimizer="adam", lr=None, batch_size=32, epochs=100, validation=0.2,
+              optimizer="adam", lr=None, batch_size=None, epochs=100, validation=0.2,
               early_stopping=None, seed=0, dropna=False, progress=None, callbacks=(),
               checkpoint=None, checkpoint_every=1, resume=False):
     """Train an MLP on a table; return ``(model, history)``.
 
     ``target`` names the column to predict; every other column is a feature.
     ``task`` is ``"classification"``, ``"regression"`` or ``"auto"`` (from the target).
+    ``batch_size`` None means 32 examples, or all of them when there are fewer; 0 means
+    all of them (batch gradient descent); a size larger than the training rows is an
+    error.
     """
     columns = [str(c) for c in frame.columns]
     if target not in columns:
@@ -109,7 +114,7 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
         classes = np.unique(targets)
         if len(classes) < 2:
             raise DataError(f"the target column {target!r} has a single class "
-                            f"({classes[0]!r}); classification needs at least two")
+                            f"({classes[0].item()!r}); classification needs at least two")
         stratify = targets
     elif targets.dtype.kind not in "iuf":
         raise DataError(f"regression needs numbers in {target!r}, found values like "
@@ -136,7 +141,8 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
     model = MLP([X.shape[1], *hidden, outputs], activation=activation, rng=rng)
     stop = [EarlyStopping(patience=early_stopping)] if early_stopping and len(held) else []
     history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer, lr=lr,
-                    batch_size=min(batch_size, len(keep)) if batch_size else None,
+                    batch_size=(None if batch_size == 0
+                                else batch_size or (32 if len(keep) > 32 else None)),
                     epochs=epochs, seed=rng, stop=stop,
                     validation=(X[held], y[held]) if len(held) else None,
                     progress=progress, callbacks=callbacks, checkpoint=checkpoint,

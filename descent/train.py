@@ -61,12 +61,13 @@ class Targets:
             if not np.all(np.isfinite(self.values)):
                 raise DescentValueError("y has NaN or infinite values; drop or fill them")
             return
-        codes, self.classes = encode_labels(y, classes)
+        codes, self.classes = _class_codes(y, classes)
         if task == "binary":
-            if len(self.classes) > 2:
+            if codes.size and codes.max() > 1:
                 raise DescentValueError(
-                    f"binary cross-entropy needs two classes, y has {len(self.classes)}: "
-                    f"{self.classes.tolist()[:10]}; use loss='cross_entropy'"
+                    f"binary cross-entropy needs labels 0 and 1 (or two class names), y has "
+                    f"{np.unique(codes).tolist()[:10]}; use loss='cross_entropy' for more "
+                    "classes"
                 )
             self.values = codes.reshape(-1, 1).astype(np.float64)
         else:
@@ -81,6 +82,20 @@ class Targets:
             return output.argmax(axis=-1)
         threshold = 0.0 if self.logits else 0.5
         return (output > threshold).astype(np.float64)
+
+
+def _class_codes(y, classes):
+    """Integer labels are class indices as they are (a label of 7 means output unit 7);
+    other labels (strings, …) are numbered in sorted order. Returns (codes, classes)."""
+    if classes is None and y.dtype.kind in "biuf":
+        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+            raise DescentValueError("class labels must be whole numbers or names; got "
+                                    f"values like {y[np.mod(y, 1) != 0][0]!r}")
+        codes = y.astype(np.intp).reshape(-1)
+        if codes.size and codes.min() < 0:
+            raise DescentValueError(f"class labels must be >= 0, got {codes.min()}")
+        return codes, None
+    return encode_labels(y, classes)
 
 
 def _check_positive_int(name, value, allow_none=False):

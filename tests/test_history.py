@@ -132,3 +132,87 @@ def test_to_csv_empty_history():
 
 def test_history_is_exported():
     assert descent.History is History
+
+
+def _same(a, b):
+    """Equal, with NaN equal to NaN (and 1 != 1.0 where the types differ)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def test_read_round_trips_csv_files(tmp_path):
+    h = _history()
+    path = tmp_path / "history.csv"
+    h.to_csv(path)
+    back = History.read(path)
+    assert len(back) == 3
+    assert back["epoch"] == [1, 2, 3] and all(type(e) is int for e in back["epoch"])
+    assert back["loss"] == [0.5, 0.25, 0.125]
+    val = back["val_loss"]
+    assert math.isnan(val[0]) and val[1:] == [0.75, None]     # NaN stays NaN, blank is None
+    assert back["lr"] == [None, None, 0.01]
+    assert back["grad_norm"] == [{"0.weight": 1.0, "0.bias": 0.25},
+                                 {"0.weight": 0.5, "0.bias": math.inf},
+                                 {"0.weight": 0.25, "0.bias": 0.0}]
+    for ours, theirs in zip(h.records, back.records):
+        assert all(_same(value, theirs.get(key)) for key, value in ours.items()), theirs
+    assert back.to_csv() == h.to_csv()                           # and back again
+    assert History.read(str(path)).records[2] == back.records[2]
+
+
+def test_read_round_trips_json_files(tmp_path):
+    h = _history()
+    path = tmp_path / "history.json"
+    h.to_json(path)
+    back = History.read(path)
+    assert len(back) == 3
+    assert back["epoch"] == [1, 2, 3]
+    assert back["loss"] == [0.5, 0.25, 0.125]
+    assert back["val_loss"] == [None, 0.75, None]               # NaN was written as null
+    assert back["lr"] == [None, None, 0.01]
+    assert back["grad_norm"] == [{"0.weight": 1.0, "0.bias": 0.25},
+                                 {"0.weight": 0.5, "0.bias": None},
+                                 {"0.weight": 0.25, "0.bias": 0.0}]
+    assert back.stop_reason == "max_epochs" and back.best_epoch == 3
+    assert back.to_json() == h.to_json()                         # and back again
+
+
+def test_read_round_trips_a_real_training_history(tmp_path):
+    X, y = descent.datasets.moons(80, seed=0)
+    model = descent.nn.MLP([2, 8, 2], rng=0)
+    h = descent.train(model, X, y, loss="cross_entropy", epochs=4, validation=0.25, seed=0,
+                      progress=False)
+    h.to_csv(tmp_path / "h.csv")
+    h.to_json(tmp_path / "h.json")
+    for name in ("h.csv", "h.json"):
+        back = History.read(tmp_path / name)
+        assert len(back) == len(h) == 4
+        for ours, theirs in zip(h.records, back.records):
+            assert set(theirs) == set(ours), name
+            for key, value in ours.items():
+                assert _same(value, theirs[key]), (name, key, value, theirs[key])
+    assert History.read(tmp_path / "h.json").stop_reason == h.stop_reason
+
+
+def test_read_of_an_empty_history_file(tmp_path):
+    (tmp_path / "empty.csv").write_text("epoch,loss\n", encoding="utf-8")
+    History().to_json(tmp_path / "empty.json")
+    assert len(History.read(tmp_path / "empty.csv")) == 0
+    assert len(History.read(tmp_path / "empty.json")) == 0
+
+
+@pytest.mark.parametrize("classes", [["cat", "dog"], [0, 1, 2]], ids=["names", "integers"])
+def test_read_round_trips_the_classes_of_a_json_file(tmp_path, classes):
+    """to_json writes ``classes``; reading the file back must restore them, with their
+    types (numpy integers from ``train`` included)."""
+    import numpy as np
+
+    h = _history()
+    h.classes = np.array(classes)
+    h.to_json(tmp_path / "history.json")
+    back = History.read(tmp_path / "history.json")
+    assert back.classes is not None and list(back.classes) == classes
+    assert [type(c) for c in back.classes] == [type(c) for c in classes]

@@ -168,6 +168,8 @@ class MLP(Sequential):
                 f"sizes needs at least the input and output sizes, got {sizes!r}"
             )
         hidden = len(sizes) - 2
+        if isinstance(activation, str):
+            activation_module(activation)  # a misspelt name fails even without hidden layers
         activations = _per_layer(activation, hidden, "activation")
         for name in [*activations, output]:
             if name is not None:
