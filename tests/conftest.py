@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, settings
 import descent
 
 settings.register_profile(
-    "descent", deadline=None, max_examples=30,
+    "descent", deadline=None, max_examples=30, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("descent")
