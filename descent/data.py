@@ -20,15 +20,27 @@ def as_features(X, name="X"):
         raise ShapeError(f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}")
     if array.shape[0] == 0:
         raise DescentValueError(f"{name} is empty: it has no rows")
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            raise DescentValueError(
-                f"{name} has {int(bad.sum())} NaN or infinite values (first at row {row}, "
-                f"column {column}); drop or fill them before training"
-            )
+    # A float64 sum is finite exactly when every value is (float32 data cannot overflow
+    # it); it needs no mask as large as the data, so the check costs no memory.
+    if array.dtype.kind == "f" and not np.isfinite(np.sum(array, dtype=np.float64)):
+        _report_non_finite(array, name)
     return array
+
+
+def _report_non_finite(array, name, rows_per_chunk=4096):
+    """Locate the first NaN or infinity (chunk by chunk) and raise an error naming it."""
+    count, first = 0, None
+    for start in range(0, len(array), rows_per_chunk):
+        bad = ~np.isfinite(array[start:start + rows_per_chunk])
+        if first is None and bad.any():
+            row, column = np.argwhere(bad)[0]
+            first = (start + row, column)
+        count += int(bad.sum())
+    if first is None:
+        return  # the sum overflowed on huge but finite float64 values
+    raise DescentValueError(
+        f"{name} has {count} NaN or infinite values (first at row {first[0]}, column "
+        f"{first[1]}); drop or fill them before training")
 
 
 class Standardizer:
