@@ -1,0 +1,1 @@
+"""The benchmark cases, one module each: a (mnist), b (notes_321), c (xor), d (digits)."""

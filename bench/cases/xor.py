@@ -1,0 +1,47 @@
+"""Case c: XOR with a 2-4-1 sigmoid network, ½Σ squared error averaged over the four
+examples, full-batch gradient descent (lr 2.0), 1,000 steps.
+
+Initial weights: Xavier/Glorot uniform from ``np.random.default_rng(seed + 3)``, biases 0,
+the same for every contender. Contenders: descent, PyTorch, micrograd and hand-written
+NumPy (:mod:`bench.sigmoid_nets`). The table shows time per step.
+"""
+
+import numpy as np
+
+from bench import harness
+from bench.common import init_weights
+from bench.sigmoid_nets import CONTENDERS, REQUIRES  # noqa: F401  (memprobe looks here)
+
+ID = "c"
+DEFAULT_REPEATS = 5
+TARGETS = [
+    harness.Target("pytorch", 0.15),
+    harness.Target("micrograd", 0.5),
+    harness.Target("numpy", 1.5),
+]
+
+
+def make_data(quick=False, seed=0):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    T = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    weights, biases = init_weights([2, 4, 1], ["sigmoid", "sigmoid"], seed + 3)
+    return {"X": X, "T": T, "weights": weights, "biases": biases, "lr": 2.0,
+            "steps": 50 if quick else 1_000}
+
+
+def run(cfg):
+    data = make_data(cfg.quick, cfg.seed)
+    steps = data["steps"]
+    repeats, warmup = cfg.repeats_for(DEFAULT_REPEATS), cfg.warmup_rounds()
+    cfg.say(f"  c: {repeats} repeats after {warmup} warm-up, interleaved")
+    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
+    section = {
+        "case": ID, "id": "gd",
+        "title": (f"XOR, 2-4-1 sigmoid MLP, ½Σ squared error, full-batch gradient descent "
+                  f"(lr {data['lr']:g}), {steps:,} steps"),
+        "unit": "us", "per": steps, "per_label": "step", "steps": steps,
+        "show": ["final_loss"], "contenders": results,
+        "notes": ["final_loss = mean ½Σ(t − o)² over the 4 examples after training"],
+    }
+    harness.evaluate_targets(section, TARGETS)
+    return [section]

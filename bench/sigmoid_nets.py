@@ -1,0 +1,144 @@
+"""Contenders for cases b and c: a small sigmoid MLP, ½Σ squared error, plain gradient
+descent (w ← w − η·g), float32 (micrograd: Python floats).
+
+``data`` holds ``X`` (n, inputs) and ``T`` (n, outputs) float32, the initial
+``weights``/``biases``, ``lr``, and either ``sequence`` (stochastic gradient descent: one
+example per step, in that order) or ``steps`` (batch gradient descent on all of ``X``).
+Every contender runs the loop its library's users write: forward, loss, zero the
+gradients, backward, update. The loss of each step is not read back (no ``.item()``).
+Each returns ``final_loss``: the mean ½Σ(t − o)² over all examples with its final
+weights, computed afterwards in float64 by the same NumPy code, so the contenders can
+be seen to have done the same arithmetic.
+"""
+
+import numpy as np
+
+from bench.common import MicrogradMLP, descent_mlp, torch_mlp
+
+
+def final_loss(weights, biases, X, T):
+    out = np.asarray(X, dtype=np.float64)
+    for w, b in zip(weights, biases):
+        out = 1.0 / (1.0 + np.exp(-(out @ np.asarray(w, np.float64) + b)))
+    return float(np.mean(0.5 * np.sum((np.asarray(T, np.float64) - out) ** 2, axis=1)))
+
+
+def run_descent(data, timer):
+    import descent
+
+    sse = descent.losses.sse
+    model = descent_mlp(data["weights"], data["biases"], hidden="sigmoid", output="sigmoid")
+    optimizer = descent.optim.SGD(model.parameters(), lr=data["lr"])
+    X, T = data["X"], data["T"]
+    with timer:
+        if "sequence" in data:
+            for i in data["sequence"]:
+                loss = sse(model(X[i:i + 1]), T[i:i + 1])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        else:
+            for _ in range(data["steps"]):
+                loss = sse(model(X), T)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    layers = [m for m in model if isinstance(m, descent.nn.Linear)]
+    return {"final_loss": final_loss([m.weight.data for m in layers],
+                                     [m.bias.data for m in layers], X, T)}
+
+
+def run_pytorch(data, timer):
+    import torch
+    import torch.nn.functional as F
+
+    model = torch_mlp(data["weights"], data["biases"], hidden="sigmoid", output="sigmoid")
+    optimizer = torch.optim.SGD(model.parameters(), lr=data["lr"])
+    X, T = torch.from_numpy(data["X"]), torch.from_numpy(data["T"])
+
+    def sse(o, t):  # ½ Σ_k (t_k − o_k)², averaged over the examples of the batch
+        return F.mse_loss(o, t, reduction="sum") * (0.5 / len(o))
+
+    with timer:
+        if "sequence" in data:
+            for i in data["sequence"]:
+                loss = sse(model(X[i:i + 1]), T[i:i + 1])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        else:
+            for _ in range(data["steps"]):
+                loss = sse(model(X), T)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    layers = [m for m in model if isinstance(m, torch.nn.Linear)]
+    return {"final_loss": final_loss([m.weight.detach().numpy().T for m in layers],
+                                     [m.bias.detach().numpy() for m in layers],
+                                     data["X"], data["T"])}
+
+
+def run_micrograd(data, timer):
+    net = MicrogradMLP(data["weights"], data["biases"])
+    params, lr = net.parameters(), data["lr"]
+    xs, ts = data["X"].tolist(), data["T"].tolist()
+    with timer:
+        if "sequence" in data:
+            for i in data["sequence"]:
+                out = net(xs[i])
+                loss = sum((t - o) ** 2 for t, o in zip(ts[i], out)) * 0.5
+                net.zero_grad()
+                loss.backward()
+                for p in params:
+                    p.data -= lr * p.grad
+        else:
+            scale = 0.5 / len(xs)
+            for _ in range(data["steps"]):
+                outs = [net(x) for x in xs]
+                loss = sum((t - o) ** 2 for ti, oi in zip(ts, outs)
+                           for t, o in zip(ti, oi)) * scale
+                net.zero_grad()
+                loss.backward()
+                for p in params:
+                    p.data -= lr * p.grad
+    biases = [np.array([p.data for p in b]) for _, b in net.layers]
+    return {"final_loss": final_loss(net.weights(), biases, data["X"], data["T"])}
+
+
+def run_numpy(data, timer):
+    """Forward and backward by hand on (batch, units) float32 arrays, in-place updates."""
+    (W1, W2), (b1, b2) = ([w.copy() for w in data["weights"]],
+                          [b.copy() for b in data["biases"]])
+    X, T = data["X"], data["T"]
+    lr = np.float32(data["lr"])
+    one = np.float32(1.0)
+
+    def step(x, t):
+        nonlocal W1, W2, b1, b2
+        h = x @ W1
+        h += b1
+        h = one / (one + np.exp(-h))                 # σ
+        o = h @ W2
+        o += b2
+        o = one / (one + np.exp(-o))
+        d2 = (o - t) * o * (one - o)                  # ∂E/∂z2 (E = mean of ½Σ(t − o)²)
+        d2 *= np.float32(1.0 / len(x))
+        d1 = (d2 @ W2.T) * h * (one - h)              # ∂E/∂z1
+        W2 -= lr * (h.T @ d2)
+        b2 -= lr * d2.sum(axis=0)
+        W1 -= lr * (x.T @ d1)
+        b1 -= lr * d1.sum(axis=0)
+
+    with timer:
+        if "sequence" in data:
+            for i in data["sequence"]:
+                step(X[i:i + 1], T[i:i + 1])
+        else:
+            for _ in range(data["steps"]):
+                step(X, T)
+    return {"final_loss": final_loss([W1, W2], [b1, b2], X, T)}
+
+
+CONTENDERS = {"descent": run_descent, "pytorch": run_pytorch, "micrograd": run_micrograd,
+              "numpy": run_numpy}
+REQUIRES = {"pytorch": ("torch",), "micrograd": ("micrograd.engine",)}
