@@ -39,14 +39,22 @@ def _check_reduction(reduction):
 
 
 def _pair(prediction, target):
+    """The prediction as a tensor; the target as an array of its dtype, or as a tensor
+    when it needs a gradient itself."""
     prediction = as_tensor(prediction)
-    target = as_tensor(target, like=prediction)
+    if not (isinstance(target, Tensor) and target.requires_grad):
+        target = xp.asarray(target.data if isinstance(target, Tensor) else target,
+                            dtype=prediction.data.dtype)
     if prediction.shape != target.shape:
         raise ShapeError(
             f"prediction has shape {prediction.shape} but target has shape {target.shape}; "
             "they must match (reshape the target, e.g. y.reshape(-1, 1))"
         )
     return prediction, target
+
+
+def _needs_grad(target):
+    return isinstance(target, Tensor) and target.requires_grad
 
 
 def mse(prediction, target, reduction="mean"):
@@ -59,7 +67,7 @@ def mse(prediction, target, reduction="mean"):
     2.5
     """
     prediction, target = _pair(prediction, target)
-    if target.requires_grad:
+    if _needs_grad(target):
         return _reduce((prediction - target) ** 2, reduction)
     return _fused(ops.squared_error, prediction, target, reduction, prediction.size)
 
@@ -80,7 +88,7 @@ def sse(prediction, target, reduction="mean"):
     0.138338...
     """
     prediction, target = _pair(prediction, target)
-    if reduction == "none" or target.requires_grad:
+    if reduction == "none" or _needs_grad(target):
         squared = (target - prediction) ** 2
         per_example = ops.sum(squared, axis=-1) if squared.ndim > 1 else squared
         return _reduce(per_example * 0.5, reduction)
@@ -106,13 +114,15 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     everywhere.
     """
     p, t = _pair(probabilities, target)
-    return _fused(ops.binary_cross_entropy, p, t, reduction, p.size)
+    return _fused(ops.binary_cross_entropy, p, t.data if _needs_grad(t) else t, reduction,
+                  p.size)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of σ(z) computed stably from the logits z."""
     logits, target = _pair(logits, target)
-    return _fused(ops.sigmoid_binary_cross_entropy, logits, target, reduction, logits.size)
+    return _fused(ops.sigmoid_binary_cross_entropy, logits,
+                  target.data if _needs_grad(target) else target, reduction, logits.size)
 
 
 def _class_target(logits, target):

@@ -224,7 +224,7 @@ class Optimizer:
             grad = p.grad
             if grad is not None and p.requires_grad:
                 work = scratch[index]
-                if work is None or work.shape != p.data.shape or work.dtype != p.data.dtype:
+                if work is None or work.shape != p.data.shape:
                     work = scratch[index] = np.empty_like(p.data)
                 update(p.data, grad, state, scratch=work, **hyper)
 

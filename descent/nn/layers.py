@@ -98,19 +98,33 @@ class Sequential(Module):
             setattr(self, str(index), module)
 
     def forward(self, x):
-        layers = list(self._modules.values())
-        i = 0
-        while i < len(layers):
-            layer = layers[i]
-            following = layers[i + 1] if i + 1 < len(layers) else None
-            if type(layer) is Linear and type(following) in _FUSABLE:
-                # Linear + sigmoid/tanh/relu as one node: same numbers, less overhead.
-                x = ops.dense(x, layer.weight, layer.bias, following.name)
-                i += 2
-            else:
+        for layer, activation in self._plan():
+            if activation is None:
                 x = layer(x)
-                i += 1
+            else:  # Linear + sigmoid/tanh/relu as one node: same numbers, less overhead
+                x = ops.dense(x, layer.weight, layer.bias, activation)
         return x
+
+    def _plan(self):
+        """The layers as (module, fused activation name or None) pairs, worked out once
+        and again whenever a layer is replaced."""
+        plan = self.__dict__.get("_fused_plan")
+        if plan is None:
+            layers, plan, i = list(self._modules.values()), [], 0
+            while i < len(layers):
+                following = layers[i + 1] if i + 1 < len(layers) else None
+                if type(layers[i]) is Linear and type(following) in _FUSABLE:
+                    plan.append((layers[i], following.name))
+                    i += 2
+                else:
+                    plan.append((layers[i], None))
+                    i += 1
+            object.__setattr__(self, "_fused_plan", plan)
+        return plan
+
+    def __setattr__(self, name, value):
+        self.__dict__.pop("_fused_plan", None)
+        super().__setattr__(name, value)
 
     def __getitem__(self, index):
         return list(self._modules.values())[index]
