@@ -73,6 +73,21 @@ def torch_mlp(weights, biases, hidden="relu", output=None):
     return torch.nn.Sequential(*layers)
 
 
+def torch_epoch(model, optimizer, X, y, order, batch):
+    """One epoch of mini-batch training in PyTorch in the given order; the mean loss."""
+    import torch.nn.functional as F
+
+    total = 0.0
+    for start in range(0, len(X), batch):
+        index = order[start:start + batch]
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(X[index]), y[index])
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(index)
+    return total / len(X)
+
+
 # ----------------------------------------------------------------------------- sklearn
 def sklearn_start_from(clf, X, y, weights, biases, classes):
     """Make the ``MLPClassifier`` ``clf`` start its next ``fit`` from our weights.

@@ -13,7 +13,16 @@ be seen to have done the same arithmetic.
 
 import numpy as np
 
+from bench import harness
 from bench.common import MicrogradMLP, descent_mlp, torch_mlp
+
+
+# Cases b and c: ≤ 0.15× PyTorch, ≤ 0.5× micrograd, ≤ 1.5× hand-written NumPy.
+SMALL_NET_TARGETS = [
+    harness.Target("pytorch", 0.15),
+    harness.Target("micrograd", 0.5),
+    harness.Target("numpy", 1.5),
+]
 
 
 def final_loss(weights, biases, X, T):
@@ -23,6 +32,14 @@ def final_loss(weights, biases, X, T):
     return float(np.mean(0.5 * np.sum((np.asarray(T, np.float64) - out) ** 2, axis=1)))
 
 
+def steps(data, X, T):
+    """The (inputs, targets) of every step, sliced before the clock starts: one example
+    per step when ``data`` has a ``sequence``, else all of them, ``steps`` times."""
+    if "sequence" in data:
+        return [(X[i:i + 1], T[i:i + 1]) for i in data["sequence"]]
+    return [(X, T)] * data["steps"]
+
+
 def run_descent(data, timer):
     import descent
 
@@ -30,19 +47,13 @@ def run_descent(data, timer):
     model = descent_mlp(data["weights"], data["biases"], hidden="sigmoid", output="sigmoid")
     optimizer = descent.optim.SGD(model.parameters(), lr=data["lr"])
     X, T = data["X"], data["T"]
+    work = steps(data, X, T)
     with timer:
-        if "sequence" in data:
-            for i in data["sequence"]:
-                loss = sse(model(X[i:i + 1]), T[i:i + 1])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        else:
-            for _ in range(data["steps"]):
-                loss = sse(model(X), T)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        for x, t in work:
+            loss = sse(model(x), t)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
     layers = [m for m in model if isinstance(m, descent.nn.Linear)]
     return {"final_loss": final_loss([m.weight.data for m in layers],
                                      [m.bias.data for m in layers], X, T)}
@@ -55,23 +66,17 @@ def run_pytorch(data, timer):
     model = torch_mlp(data["weights"], data["biases"], hidden="sigmoid", output="sigmoid")
     optimizer = torch.optim.SGD(model.parameters(), lr=data["lr"])
     X, T = torch.from_numpy(data["X"]), torch.from_numpy(data["T"])
+    work = steps(data, X, T)
 
     def sse(o, t):  # ½ Σ_k (t_k − o_k)², averaged over the examples of the batch
         return F.mse_loss(o, t, reduction="sum") * (0.5 / len(o))
 
     with timer:
-        if "sequence" in data:
-            for i in data["sequence"]:
-                loss = sse(model(X[i:i + 1]), T[i:i + 1])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        else:
-            for _ in range(data["steps"]):
-                loss = sse(model(X), T)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        for x, t in work:
+            loss = sse(model(x), t)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
     layers = [m for m in model if isinstance(m, torch.nn.Linear)]
     return {"final_loss": final_loss([m.weight.detach().numpy().T for m in layers],
                                      [m.bias.detach().numpy() for m in layers],
@@ -129,13 +134,10 @@ def run_numpy(data, timer):
         W1 -= lr * (x.T @ d1)
         b1 -= lr * d1.sum(axis=0)
 
+    work = steps(data, X, T)
     with timer:
-        if "sequence" in data:
-            for i in data["sequence"]:
-                step(X[i:i + 1], T[i:i + 1])
-        else:
-            for _ in range(data["steps"]):
-                step(X, T)
+        for x, t in work:
+            step(x, t)
     return {"final_loss": final_loss([W1, W2], [b1, b2], X, T)}
 
 

@@ -20,9 +20,10 @@ def as_features(X, name="X"):
         raise ShapeError(f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}")
     if array.shape[0] == 0:
         raise DescentValueError(f"{name} is empty: it has no rows")
-    # A float64 sum is finite exactly when every value is (float32 data cannot overflow
-    # it); it needs no mask as large as the data, so the check costs no memory.
-    if array.dtype.kind == "f" and not np.isfinite(np.sum(array, dtype=np.float64)):
+    # The sum is NaN or infinite when any value is (or, rarely, when huge finite values
+    # overflow it: then the exact scan below finds nothing). It needs no mask as large
+    # as the data, so the check costs one fast pass and no memory.
+    if array.dtype.kind == "f" and not np.isfinite(np.sum(array)):
         _report_non_finite(array, name)
     return array
 

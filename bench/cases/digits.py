@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 
 from bench import harness
-from bench.common import descent_mlp, epoch_orders, init_weights, sklearn_start_from, torch_mlp
+from bench.common import (descent_mlp, epoch_orders, init_weights, sklearn_start_from,
+                          torch_epoch, torch_mlp)
 
 ID = "d"
 SIZES = [64, 64, 10]
@@ -63,26 +64,17 @@ def run_descent(data, timer):
 
 def run_pytorch(data, timer):
     import torch
-    import torch.nn.functional as F
 
     model = torch_mlp(data["weights"], data["biases"], hidden="relu")
     optimizer = torch.optim.Adam(model.parameters(), lr=data["lr"])
     X, y = torch.from_numpy(data["X"]), torch.from_numpy(data["y"])
     orders = [torch.from_numpy(order) for order in data["orders"]]
-    n, batch = len(data["X"]), data["batch"]
     with timer:
         for order in orders:
-            total = 0.0
-            for start in range(0, n, batch):
-                index = order[start:start + batch]
-                optimizer.zero_grad()
-                loss = F.cross_entropy(model(X[index]), y[index])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(index)
+            loss = torch_epoch(model, optimizer, X, y, order, data["batch"])
     with torch.no_grad():
         predicted = model(torch.from_numpy(data["X_test"])).numpy().argmax(axis=1)
-    return {"accuracy": float(np.mean(predicted == data["y_test"])), "loss": total / n}
+    return {"accuracy": float(np.mean(predicted == data["y_test"])), "loss": loss}
 
 
 def run_sklearn(data, timer):

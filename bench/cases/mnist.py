@@ -31,7 +31,8 @@ import warnings
 import numpy as np
 
 from bench import harness
-from bench.common import descent_mlp, epoch_orders, init_weights, sklearn_start_from, torch_mlp
+from bench.common import (descent_mlp, epoch_orders, init_weights, sklearn_start_from,
+                          torch_epoch, torch_mlp)
 
 ID = "a"
 SIZES = [784, 256, 256, 10]
@@ -82,7 +83,6 @@ def run_descent(data, timer):
 
 def run_pytorch(data, timer):
     import torch
-    import torch.nn.functional as F
 
     model = torch_mlp(data["weights"], data["biases"], hidden="relu")
     if data["opt"] == "sgd":
@@ -92,17 +92,9 @@ def run_pytorch(data, timer):
     X = torch.from_numpy(data["X"])
     y = torch.from_numpy(data["y"])
     order = torch.from_numpy(data["order"])
-    n, batch = len(data["X"]), data["batch"]
     with timer:
-        total = 0.0
-        for start in range(0, n, batch):
-            index = order[start:start + batch]
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(X[index]), y[index])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-    return {"loss": total / n}
+        loss = torch_epoch(model, optimizer, X, y, order, data["batch"])
+    return {"loss": loss}
 
 
 def run_sklearn(data, timer):
