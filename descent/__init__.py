@@ -48,7 +48,9 @@ from descent.ops import (
 from descent.examples import EXAMPLES, build_example
 from descent.explain import explain, trace_report
 from descent.history import History
+from descent.checkpoint import CheckpointError
 from descent.io import ModelFileError, load, save
+from descent.stopping import TrainingDiverged
 from descent.minimize import minimize
 from descent.perceptron import train_perceptron
 from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
@@ -57,7 +59,7 @@ from descent.validation import cross_validate
 
 
 __all__ = [
-    "EXAMPLES", "History", "ModelFileError", "load", "save", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
+    "CheckpointError", "EXAMPLES", "History", "ModelFileError", "TrainingDiverged", "load", "save", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
     "stopping", "train", "train_perceptron",
     "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
     "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",

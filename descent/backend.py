@@ -30,7 +30,10 @@ def set_default_dtype(dtype):
     dtype('float64')
     >>> descent.set_default_dtype("float32")
     """
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        name = repr(dtype)
     if name not in _FLOAT_DTYPES:
         raise DescentValueError(
             f"default dtype must be one of {sorted(_FLOAT_DTYPES)}, got {dtype!r}"

@@ -46,14 +46,19 @@ def save_checkpoint(path, model, optimizer, shuffle_rng, history, criteria, epoc
         "generators": {name: rng.bit_generator.state
                        for name, rng in _generators(model, shuffle_rng).items()},
         "criteria": [pack(criterion.state_dict(), arrays) for criterion in criteria],
-        "history": pack({"records": history.records, "best_epoch": history.best_epoch},
-                        arrays),
+        "history": pack({"records": history.records, "best_epoch": history.best_epoch,
+                         "stop_reason": history.stop_reason,
+                         "stopped_by": getattr(history, "stopped_by", None)}, arrays),
     }
     write_archive(path, state, arrays)
 
 
 def load_checkpoint(path, model, optimizer, shuffle_rng, history, criteria):
-    """Restore a run saved by ``save_checkpoint``; return the number of epochs done."""
+    """Restore a run saved by ``save_checkpoint``; return the number of epochs done.
+
+    Everything is read and checked first; the model, optimiser, criteria, generators and
+    history change only when the whole checkpoint fits this run.
+    """
     with ArchiveReader(path, "descent checkpoint", CheckpointError) as reader:
         state = reader.header()
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -61,44 +66,66 @@ def load_checkpoint(path, model, optimizer, shuffle_rng, history, criteria):
         if state.get("format_version") != FORMAT_VERSION:
             raise reader.fail(f"checkpoint format version {state.get('format_version')!r}; "
                               f"this descent reads version {FORMAT_VERSION}")
-        own = dict(model.named_parameters())
-        saved = state.get("parameters")
-        if not isinstance(saved, dict) or set(saved) != set(own):
-            raise reader.fail("its parameters do not match this model "
-                              f"({sorted(own)[:4]}...)")
-        values = {}
-        for name, parameter in own.items():
-            description = saved[name]
-            if (not isinstance(description, dict)
-                    or description.get("shape") != list(parameter.shape)
-                    or description.get("dtype") != parameter.dtype.name):
-                raise reader.fail(f"parameter {name} does not fit this model "
-                                  f"(shape {list(parameter.shape)}, {parameter.dtype})")
-            values[name] = unpack(description, reader)
-        kind = state.get("optimizer", {}).get("type")
-        if kind != type(optimizer).__name__:
-            raise reader.fail(f"it was written by a {kind} optimiser, not a "
-                              f"{type(optimizer).__name__}")
-        optimizer_state = unpack(state["optimizer"]["state"], reader)
-        criteria_states = [unpack(c, reader) for c in state.get("criteria", [])]
-        if len(criteria_states) != len(criteria):
-            raise reader.fail("it was written with different stopping criteria")
-        saved_history = unpack(state.get("history", {}), reader)
-        generators = _generators(model, shuffle_rng)
-        saved_generators = state.get("generators", {})
-        if set(saved_generators) != set(generators):
-            raise reader.fail("its random generators do not match this run")
-    for name, parameter in own.items():
-        parameter.data[...] = values[name]
-    optimizer_state["hyper"] = _restore_tuples(optimizer_state["hyper"])
+        try:
+            parts = _read(reader, state, model, optimizer, shuffle_rng, criteria)
+        except CheckpointError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+            raise reader.fail(f"it is damaged ({type(error).__name__}: {error})") from None
+    values, optimizer_state, criteria_states, saved_history, generators, epoch = parts
     optimizer.load_state_dict(optimizer_state)
+    for name, parameter in model.named_parameters():
+        parameter.data[...] = values[name]
     for criterion, criterion_state in zip(criteria, criteria_states):
         criterion.load_state_dict(criterion_state)
-    for name, rng in generators.items():
-        rng.bit_generator.state = saved_generators[name]
+    for rng, saved in generators:
+        rng.bit_generator.state = saved
     history.records = list(saved_history.get("records", []))
     history.best_epoch = saved_history.get("best_epoch")
-    return int(state["epoch"])
+    history.stop_reason = saved_history.get("stop_reason")
+    history.stopped_by = saved_history.get("stopped_by")
+    return epoch
+
+
+def _read(reader, state, model, optimizer, shuffle_rng, criteria):
+    """Everything in the checkpoint, checked against this run; nothing is changed."""
+    own = dict(model.named_parameters())
+    saved = state["parameters"]
+    if not isinstance(saved, dict) or set(saved) != set(own):
+        raise reader.fail(f"its parameters do not match this model ({sorted(own)[:4]}...)")
+    values = {}
+    for name, parameter in own.items():
+        description = saved[name]
+        if (not isinstance(description, dict)
+                or description.get("shape") != list(parameter.shape)
+                or description.get("dtype") != parameter.dtype.name):
+            raise reader.fail(f"parameter {name} does not fit this model "
+                              f"(shape {list(parameter.shape)}, {parameter.dtype})")
+        values[name] = unpack(description, reader)
+    kind = state["optimizer"]["type"]
+    if kind != type(optimizer).__name__:
+        raise reader.fail(f"it was written by a {kind} optimiser, not a "
+                          f"{type(optimizer).__name__}")
+    optimizer_state = unpack(state["optimizer"]["state"], reader)
+    if set(optimizer_state["hyper"]) != set(optimizer.hyper):
+        raise reader.fail("its optimiser settings do not match this optimiser")
+    optimizer_state["hyper"] = _restore_tuples(optimizer_state["hyper"])
+    criteria_states = [unpack(c, reader) for c in state["criteria"]]
+    if len(criteria_states) != len(criteria):
+        raise reader.fail("it was written with different stopping criteria")
+    saved_history = unpack(state["history"], reader)
+    generators = _generators(model, shuffle_rng)
+    saved_generators = state["generators"]
+    if set(saved_generators) != set(generators):
+        raise reader.fail("its random generators do not match this run")
+    for name, rng in generators.items():  # a trial run: a bad state fails here
+        np.random.Generator(type(rng.bit_generator)()).bit_generator.state = \
+            saved_generators[name]
+    epoch = state["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise reader.fail(f"bad epoch count {epoch!r}")
+    return (values, optimizer_state, criteria_states, saved_history,
+            [(rng, saved_generators[name]) for name, rng in generators.items()], epoch)
 
 
 def _restore_tuples(hyper):

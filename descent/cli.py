@@ -181,6 +181,10 @@ def run_train(args, out):
     for extra, what in ((args.plot, "plot"), (args.history, "history file")):
         if extra:
             _check_writable(extra, what)
+    if args.plot:
+        from descent.plot import require_matplotlib
+
+        require_matplotlib()
     if args.history and Path(args.history).suffix not in (".csv", ".json"):
         raise DescentError("--history must end in .csv or .json")
     if args.data is None:
@@ -297,20 +301,17 @@ def run_plot(args, out):
 
     _check_writable(args.output, "image")
     if args.boundary:
-        from descent.tabular import predict_table, read_table
+        from descent.tabular import encode_features, predict_table, read_table
 
         model = load(args.source)
         frame = read_table(args.boundary)
-        columns = model.metadata["preprocessing"]["columns"]
-        features = [c["name"] for c in columns]
-        if len(features) != 2 or any(c["kind"] != "numeric" for c in columns):
+        columns = encode_features(model, frame.iloc[:0]).shape[1]
+        kinds = [c["kind"] for c in model.metadata["preprocessing"]["columns"]]
+        if columns != 2 or kinds != ["numeric", "numeric"]:
             raise DescentError(f"--boundary needs a model with two numeric features; "
-                               f"{args.source} has "
-                               f"{[(c['name'], c['kind']) for c in columns]}")
+                               f"{args.source} has {len(kinds)} feature(s) of kinds {kinds}")
         labels = np.unique(predict_table(model, frame), return_inverse=True)[1]
-        encoded = frame[features].to_numpy(dtype=float)
-        scaled = (encoded - [c["mean"] for c in columns]) / [c["scale"] for c in columns]
-        plot.plot_decision_boundary(model, scaled, labels, args.output)
+        plot.plot_decision_boundary(model, encode_features(model, frame), labels, args.output)
     else:
         history = History.read(args.source)
         drawer = plot.plot_history if args.kind == "loss" else plot.plot_gradient_norms

@@ -68,16 +68,6 @@ class TableEncoder:
                                      "categories": categories})
         return self
 
-    @property
-    def feature_names(self):
-        names = []
-        for column in self.columns:
-            if column["kind"] == "numeric":
-                names.append(column["name"])
-            else:
-                names += [f"{column['name']}={c}" for c in column["categories"]]
-        return names
-
     def transform(self, frame):
         present = {str(c) for c in frame.columns}
         absent = [c["name"] for c in self.columns if c["name"] not in present]
@@ -122,12 +112,20 @@ class TableEncoder:
     def from_dict(cls, data):
         encoder = cls()
         columns = data.get("columns") if isinstance(data, dict) else None
-        if not isinstance(columns, list) or not all(
-                isinstance(c, dict) and c.get("kind") in ("numeric", "categorical")
-                and isinstance(c.get("name"), str) for c in columns):
+        if not isinstance(columns, list) or not all(map(_well_formed, columns)):
             raise DescentValueError("the stored preprocessing is malformed")
         encoder.columns = columns
         return encoder
+
+
+def _well_formed(column):
+    if not isinstance(column, dict) or not isinstance(column.get("name"), str):
+        return False
+    if column.get("kind") == "numeric":
+        return all(isinstance(column.get(k), (int, float)) and not isinstance(column.get(k), bool)
+                   for k in ("mean", "scale")) and column["scale"] != 0
+    return (column.get("kind") == "categorical" and isinstance(column.get("categories"), list)
+            and all(isinstance(c, str) for c in column["categories"]))
 
 
 def _check_finite(values, name, remedy="fill them or remove those rows"):

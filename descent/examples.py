@@ -143,7 +143,7 @@ def xor(steps=1):
     X, y = truth_table("xor")
     model = nn.MLP([2, 2, 1], activation="sigmoid", output="sigmoid", rng=3)
     history = train(model, X, y, loss="binary_cross_entropy", optimizer="sgd", lr=2.0,
-                    epochs=3000, seed=0)
+                    epochs=3000, seed=0, progress=False)
     with no_grad():
         hidden = model[1](model[0](X)).data
         output = model(X).data[:, 0]
@@ -188,7 +188,7 @@ def currency(steps=1):
             guesses.append(float(model.weight.data[0, 0]))
 
     history = train(model, dollars / 10, shekels, loss="mse", optimizer="sgd", lr=0.05,
-                    epochs=25, callbacks=[Record()])
+                    epochs=25, callbacks=[Record()], progress=False)
     constant = guesses[-1] / 10
     report = Report("Dollars to shekels: learning one constant (seed 000)",
                     data={"constant": constant, "guesses": [g / 10 for g in guesses],
@@ -231,7 +231,7 @@ def dying_relu(steps=1):
     for lr in (0.005, 0.5):
         model = nn.MLP([5, 32, 1], activation="relu", rng=1)
         history = train(model, X, y, loss="mse", optimizer="adam", lr=lr, batch_size=20,
-                        epochs=20, seed=0)
+                        epochs=20, seed=0, progress=False)
         dead = diagnostics.dead_units(model, X)["1"]
         rows.append([lr, f"{history['dead_fraction'][0]:.2f}", f"{dead:.2f}",
                      f"{history.last['loss']:.4g}"])
@@ -246,7 +246,7 @@ def dying_relu(steps=1):
 
 
 def param_count(steps=1):
-    model = nn.MLP([2, 1024, 512, 3], activation="sigmoid", output="softmax")
+    model = nn.MLP([2, 1024, 512, 3], activation="sigmoid", output="softmax", rng=0)
     total = nn.count_parameters(model)
     report = Report("Counting parameters: 2 -> 1024 -> 512 -> 3 (seed 002 quiz)",
                     data={"total": total})

@@ -77,6 +77,7 @@ class History:
     def __init__(self):
         self.records = []
         self.stop_reason = None
+        self.stopped_by = None
         self.classes = None
         self.best_epoch = None
 

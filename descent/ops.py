@@ -14,16 +14,24 @@ import builtins
 
 import numpy as np
 
-from descent.backend import xp
+from descent.backend import get_default_dtype, xp
 from descent.errors import ShapeError
 from descent.tensor import Tensor, as_tensor, make_node
+
+
+def _numeric(t):
+    """A boolean mask (from a comparison) takes part in arithmetic as 0/1 floats."""
+    if t.data.dtype.kind == "b":
+        return as_tensor(t.data.astype(get_default_dtype()))
+    return t
 
 
 def _pair(a, b):
     """Lift non-tensor operands to constants with the other operand's dtype."""
     if isinstance(a, Tensor):
+        a = _numeric(a)
         return a, as_tensor(b, like=a)
-    b = as_tensor(b)
+    b = _numeric(as_tensor(b))
     return as_tensor(a, like=b), b
 
 
@@ -136,7 +144,11 @@ def matmul(a, b):
             grad_b = _unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
-    return make_node(a.data @ b.data, (a, b), backward, "matmul")
+    try:
+        out = a.data @ b.data
+    except ValueError:
+        raise ShapeError(f"matmul shapes {a.shape} and {b.shape} do not broadcast") from None
+    return make_node(out, (a, b), backward, "matmul")
 
 
 def _rows(a):
@@ -360,7 +372,7 @@ def reshape(a, shape):
 def transpose(a, axes=None):
     """Permute axes (reverse them when ``axes`` is None); ``.T`` for a matrix."""
     a = as_tensor(a)
-    inverse = None if axes is None else tuple(np.argsort(axes))
+    inverse = None if axes is None else tuple(np.argsort([ax % a.ndim for ax in axes]))
     return make_node(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),),
                      "transpose")
 

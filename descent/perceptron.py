@@ -56,6 +56,8 @@ def train_perceptron(X, y, lr=1.0, max_epochs=100):
         raise DescentValueError("perceptron targets must be 0 or 1")
     if lr <= 0:
         raise DescentValueError(f"lr must be > 0, got {lr!r}")
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
+        raise DescentValueError(f"max_epochs must be a positive integer, got {max_epochs!r}")
     model = Sequential(Linear(X.shape[1], 1, dtype="float64", init="zeros"), Step())
     weight, bias = model[0].weight.data, model[0].bias.data
     errors = []

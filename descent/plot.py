@@ -7,15 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from descent.errors import DescentError, DescentValueError, ShapeError
-from descent.tensor import no_grad
+from descent.nn.inspect import predict
 
 
-def _pyplot():
+def require_matplotlib():
+    """Raise a clear error now (before any work) when matplotlib is not installed."""
     try:
         import matplotlib
     except ImportError:
         raise DescentError("plots need matplotlib: pip install 'descent[plot]'") from None
-    matplotlib.use("Agg")
+    return matplotlib
+
+
+def _pyplot():
+    require_matplotlib().use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
@@ -87,9 +92,7 @@ def plot_decision_boundary(model, X, y, path, resolution=200):
     xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
     ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
     grid_x, grid_y = np.meshgrid(xs, ys)
-    model.eval()
-    with no_grad():
-        scores = model(np.column_stack([grid_x.ravel(), grid_y.ravel()])).data
+    scores = predict(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
     regions = (scores.argmax(axis=1) if scores.shape[1] > 1
                else (scores[:, 0] > (0.5 if scores.min() >= 0 else 0.0)).astype(int))
     figure, axis = plt.subplots(figsize=(5.5, 5))

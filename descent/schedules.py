@@ -92,6 +92,8 @@ class ReduceLROnPlateau:
                  cooldown=0, min_lr=0.0, eps=1e-8):
         if mode not in ("min", "max"):
             raise DescentValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not isinstance(optimizer, Optimizer):
+            raise DescentValueError("a schedule needs a descent optimiser")
         self.optimizer = optimizer
         self.mode = mode
         self.factor = _check("factor", factor, 0, 1, low_open=True)

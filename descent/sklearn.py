@@ -28,7 +28,7 @@ from descent.data import split_indices
 from descent.nn.layers import MLP
 from descent.optim import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
 from descent.stopping import Criterion, EarlyStopping, LossPlateau
-from descent.tensor import no_grad
+from descent.nn.inspect import predict
 from descent.train import train
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
@@ -57,21 +57,21 @@ def _number(name, value, low, high=None, low_open=False, integer=False):
 
 
 class _InverseScaling(Callback):
-    """scikit-learn's ``learning_rate="invscaling"``: η_t = η / (t + 1)^power_t after every
-    batch, t being the number of examples seen."""
+    """scikit-learn's ``learning_rate="invscaling"``: after every epoch,
+    η_t = η / (t + 1)^power_t, t being the number of examples seen so far."""
 
-    def __init__(self, estimator, optimizer, batch_size):
-        self.estimator, self.optimizer, self.batch_size = estimator, optimizer, batch_size
+    def __init__(self, estimator, optimizer, examples):
+        self.estimator, self.optimizer, self.examples = estimator, optimizer, examples
 
-    def on_batch_end(self, epoch, batch, loss):
-        self.estimator.t_ += self.batch_size
+    def on_epoch_end(self, record):
+        self.estimator.t_ += self.examples
         self.optimizer.lr = (self.estimator.learning_rate_init
                              / (self.estimator.t_ + 1) ** self.estimator.power_t)
 
 
 class _AdaptivePlateau(Criterion):
-    """scikit-learn's ``learning_rate="adaptive"``: on a plateau, divide the rate by 5;
-    stop once it falls below 1e-6."""
+    """scikit-learn's ``learning_rate="adaptive"``: on a plateau, stop if the rate is
+    already at most 1e-6, else divide it by 5 and carry on."""
 
     def __init__(self, plateau, optimizer):
         self.plateau, self.optimizer = plateau, optimizer
@@ -83,7 +83,7 @@ class _AdaptivePlateau(Criterion):
         reason = self.plateau.check(record, model)
         if reason is None:
             return None
-        if self.optimizer.lr / 5 < 1e-6:
+        if self.optimizer.lr <= 1e-6:
             return "learning rate too small after repeated plateaus"
         self.optimizer.lr = self.optimizer.lr / 5
         self.plateau.on_train_begin(model)
@@ -237,13 +237,13 @@ class _BaseMLP(BaseEstimator):
         lbfgs = isinstance(self._optimizer, LBFGS)
         batch_size = None if lbfgs else (min(200, len(X)) if self.batch_size == "auto"
                                          else min(self.batch_size, len(X)))
-        stop, callbacks = self._stopping(incremental, validation, batch_size)
+        stop, callbacks = self._stopping(incremental, validation, len(X))
         history = train(self.model_, X, targets, loss=self._loss_function(self.model_),
                         optimizer=self._optimizer, batch_size=batch_size,
                         epochs=1 if incremental else self.max_iter, shuffle=self.shuffle,
                         seed=self._rng, stop=stop, validation=validation,
                         callbacks=callbacks, progress=False, task=self._task)
-        self._record(history, validation is not None, batch_size or len(X))
+        self._record(history, validation is not None, len(X))
         if (not incremental and history.stop_reason.startswith("reached the maximum")
                 and not lbfgs):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
@@ -251,7 +251,7 @@ class _BaseMLP(BaseEstimator):
                           ConvergenceWarning)
         return self
 
-    def _stopping(self, incremental, validation, batch_size):
+    def _stopping(self, incremental, validation, examples):
         stop, callbacks = [], []
         if incremental:
             return stop, callbacks
@@ -265,17 +265,17 @@ class _BaseMLP(BaseEstimator):
                         and isinstance(self._optimizer, SGD))
             stop.append(_AdaptivePlateau(plateau, self._optimizer) if adaptive else plateau)
         if self.learning_rate == "invscaling" and isinstance(self._optimizer, SGD):
-            callbacks.append(_InverseScaling(self, self._optimizer, batch_size))
+            callbacks.append(_InverseScaling(self, self._optimizer, examples))
         if self.verbose:
             callbacks.append(_Verbose())
         return stop, callbacks
 
-    def _record(self, history, validated, batch_size):
+    def _record(self, history, validated, examples):
         losses_seen = history["loss"]
         self.loss_curve_ += losses_seen
         self.n_iter_ += len(history)
         if not isinstance(self._optimizer, SGD) or self.learning_rate != "invscaling":
-            self.t_ += len(history) * batch_size
+            self.t_ += len(history) * examples
         self.loss_ = losses_seen[-1]
         if validated:
             self.validation_scores_ += history[self._validation_metric]
@@ -292,11 +292,7 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        self.model_.eval()
-        with no_grad():
-            output = self.model_(X.astype(self.model_[0].weight.dtype, copy=False)).data
-        self.model_.train()
-        return output
+        return predict(self.model_, X.astype(self.model_[0].weight.dtype, copy=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,7 +19,7 @@ from descent.encoding import TableEncoder, check_complete, missing_rows
 from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP
 from descent.stopping import EarlyStopping
-from descent.tensor import no_grad
+from descent.nn.inspect import predict
 from descent.train import train
 
 READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": None,
@@ -171,12 +171,15 @@ def _prepared(model, frame):
     return encoder.transform(frame), metadata["target"]
 
 
+def encode_features(model, frame):
+    """The feature matrix the model sees for ``frame`` (its stored preprocessing)."""
+    return _prepared(model, frame)[0]
+
+
 def predict_table(model, frame, proba=False):
     """Predictions for each row: class names (or probabilities) or numbers."""
     X, target = _prepared(model, frame)
-    model.eval()
-    with no_grad():
-        output = model(X).data.astype(np.float64)
+    output = predict(model, X).astype(np.float64)
     if target["task"] == "regression":
         return output[:, 0] * target["scale"] + target["mean"]
     shifted = np.exp(output - output.max(axis=1, keepdims=True))
@@ -188,7 +191,7 @@ def predict_table(model, frame, proba=False):
 
 def evaluate_table(model, frame):
     """Metrics of ``model`` on a table that includes the target column."""
-    _, target = _prepared(model, frame.iloc[:1])
+    _, target = _prepared(model, frame.iloc[:0])
     name = target["name"]
     if name not in [str(c) for c in frame.columns]:
         raise DataError(f"the data has no target column {name!r} to evaluate against")

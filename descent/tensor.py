@@ -66,7 +66,11 @@ def _float_array(data, dtype, copy):
     """Turn user data into a float ndarray, keeping a NumPy float dtype unless told."""
     if isinstance(data, Tensor):
         data = data.data
-    array = xp.asarray(data)
+    try:
+        array = xp.asarray(data)
+    except ValueError as error:
+        raise DescentTypeError(f"cannot make a tensor from ragged or irregular data: "
+                               f"{error}") from None
     if array.dtype == object or array.dtype.kind not in "biuf":
         raise DescentTypeError(
             f"cannot make a tensor from data of dtype {array.dtype} "
@@ -79,7 +83,7 @@ def _float_array(data, dtype, copy):
         target = array.dtype
     else:
         target = backend.get_default_dtype()
-    return xp.array(array, dtype=target, copy=copy)
+    return xp.array(array, dtype=target) if copy else xp.asarray(array, dtype=target)
 
 
 class Tensor:
@@ -473,6 +477,9 @@ def _accumulate(node, g, stored):
     if node.grad is not None:
         xp.add(node.grad, g, out=node.grad)
         return
+    if xp.size(g) != node.data.size:
+        raise GradientError(f"a backward rule produced a gradient of shape {xp.shape(g)} "
+                            f"for a tensor of shape {node.data.shape}")
     if (id(g) in stored or g.base is not None or g.dtype != node.data.dtype
             or g.shape != node.data.shape or not isinstance(g, xp.ndarray)):
         g = xp.array(g, dtype=node.data.dtype).reshape(node.data.shape)

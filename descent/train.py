@@ -267,12 +267,16 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         )
     targets = Targets(y, task, classes)
     val_targets = None if X_val is None else Targets(y_val, task, targets.classes)
+    if lr is not None and not isinstance(optimizer, str):
+        raise DescentValueError("lr= is for an optimizer given by name; set the learning "
+                                "rate on the optimiser instance instead")
     optimizer = get_optimizer(optimizer, model.parameters(),
                               **({} if lr is None else {"lr": lr}))
     dtype = model._input_dtype()
     X = X.astype(dtype, copy=False)
     X_val = None if X_val is None else X_val.astype(dtype, copy=False)
     criteria = [MaxEpochs(epochs), *([stop] if hasattr(stop, "check") else stop)]
+    _check_monitors(criteria, X_val is not None, task)
     callbacks = list(callbacks)
     if progress_wanted(progress):
         callbacks.append(ProgressBar(epochs))
@@ -297,7 +301,9 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     epoch = 0
     if checkpointing is not None:
         epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
-        if epoch >= criteria[0].epochs:  # resumed a run that already has its epochs
+        if history.stopped_by == "MaxEpochs":  # a finished run may be given more epochs
+            history.stop_reason = history.stopped_by = None
+        if epoch >= criteria[0].epochs:
             history.stop_reason = criteria[0].check({"epoch": epoch}, model)
     run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
@@ -341,6 +347,7 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 reason = criterion.check(record, model)
                 if reason is not None:
                     history.stop_reason = reason
+                    history.stopped_by = type(criterion).__name__
                     break
             if checkpointing is not None:
                 checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
@@ -350,6 +357,21 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     for callback in callbacks:
         callback.on_train_end(history)
     return history
+
+
+def _check_monitors(criteria, validated, task):
+    """Fail before training when a criterion watches a value this run will not record."""
+    for criterion in criteria:
+        monitor = getattr(criterion, "monitor", "")
+        if monitor.startswith("val_") and not validated:
+            raise DescentValueError(
+                f"{type(criterion).__name__} monitors {monitor!r}, which needs validation "
+                "data: give train() validation data (validation=0.2 or (X_val, y_val))")
+        classification = monitor.removeprefix("val_") in ("accuracy", "error_rate")
+        if classification and task == "regression":
+            raise DescentValueError(
+                f"{type(criterion).__name__} monitors {monitor!r}, which needs a "
+                "classification loss such as cross_entropy")
 
 
 def _norm(*arrays):
@@ -364,8 +386,9 @@ def _step(model, xb, yb, loss_fn, optimizer):
 
         def closure():
             optimizer.zero_grad()
-            state["output"] = model(xb)
-            loss = loss_fn(state["output"], yb)
+            output = model(xb)
+            state.setdefault("output", output)  # the output that goes with the loss
+            loss = loss_fn(output, yb)
             loss.backward()
             return loss
 

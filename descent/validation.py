@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from descent.backend import as_rng
 from descent.data import KFold, as_features
 from descent.errors import DescentTypeError, ShapeError
 from descent.optim import Optimizer
@@ -63,11 +64,13 @@ def cross_validate(build_model, X, y, *, k=5, seed=None, shuffle=True, **train_o
         raise ShapeError(f"X has {len(X)} rows but y has {len(y)}")
     task = infer_task(losses_module.get_loss(train_options.get("loss", "mse")))
     folds = KFold(k, shuffle=shuffle, stratified=task != "regression", seed=seed)
+    # one independent shuffling generator per fold, all derived from ``seed``
+    fold_seeds = as_rng(seed).spawn(k) if seed is not None else [None] * k
     histories, fold_metrics = [], []
     for fold, (train_index, val_index) in enumerate(folds.split(X, y)):
         history = train(build_model(), X[train_index], y[train_index],
                         validation=(X[val_index], y[val_index]),
-                        seed=None if seed is None else seed + fold, **train_options)
+                        seed=fold_seeds[fold], **train_options)
         histories.append(history)
         fold_metrics.append({key: value for key, value in history.last.items()
                              if key.startswith("val_")})

@@ -149,3 +149,47 @@ def test_cli_checkpoint_and_resume(tmp_path):
     missing = subprocess.run(command[:-3] + ["--resume"], cwd=tmp_path, capture_output=True,
                              text=True)
     assert missing.returncode == 2 and "--resume needs --checkpoint" in missing.stderr
+
+
+def test_tampered_checkpoint_is_a_checkpoint_error_and_changes_nothing(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "c.ckpt"
+    _run(2, path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(members["descent.json"])
+    for tamper in ({"optimizer": "SGD"}, {"epoch": "three"}, {"generators": {"x": 1}}):
+        bad = tmp_path / "bad.ckpt"
+        with zipfile.ZipFile(bad, "w") as archive:
+            for name, data in members.items():
+                if name == "descent.json":
+                    data = json.dumps({**header, **tamper}).encode()
+                archive.writestr(name, data)
+        model = nn.MLP([2, 8, 3], dropout=0.2, rng=1)
+        before = model.state_dict()
+        with pytest.raises(CheckpointError):
+            load_checkpoint(bad, model, descent.optim.SGD(model.parameters(), lr=0.05,
+                                                          momentum=0.9),
+                            np.random.default_rng(), descent.History(),
+                            [descent.stopping.MaxEpochs(5),
+                             descent.stopping.LossPlateau(1e-12, 100)])
+        for key, value in model.state_dict().items():
+            np.testing.assert_array_equal(value, before[key])
+
+
+def test_a_run_stopped_early_stays_stopped_when_resumed(tmp_path):
+    X, y = descent.datasets.blobs(60, centers=3, seed=0)
+    path = tmp_path / "c.ckpt"
+
+    def run():
+        model = nn.MLP([2, 8, 3], rng=1)
+        return descent.train(model, X, y, loss="cross_entropy", optimizer="sgd", lr=0.1,
+                             epochs=200, seed=4, checkpoint=path, resume=True,
+                             stop=[descent.stopping.ErrorRate(0.2)])
+
+    first = run()
+    assert first.stop_reason.startswith("error_rate") and len(first) < 200
+    again = run()
+    assert len(again) == len(first) and again.stop_reason == first.stop_reason

@@ -210,3 +210,18 @@ def test_float64_network():
     net = nn.MLP([2, 3, 1], dtype="float64")
     assert all(p.dtype == np.float64 for p in net.parameters())
     assert net(np.ones((1, 2))).dtype == np.float64
+
+
+def test_dropout_with_an_int_seed_draws_fresh_masks_and_repeats_from_the_seed():
+    first, second = nn.Dropout(0.5, rng=0), nn.Dropout(0.5, rng=0)
+    a, b = first(np.ones(64)).data, first(np.ones(64)).data
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(second(np.ones(64)).data, a)
+
+
+def test_inspection_does_not_disturb_the_training_run():
+    model = nn.MLP([3, 8, 2], dropout=0.5, rng=0)
+    state = model[2].rng.bit_generator.state
+    descent.diagnostics.dead_units(model, np.ones((4, 3)))
+    nn.summary(model)
+    assert model[2].rng.bit_generator.state == state and model.training

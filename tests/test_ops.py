@@ -306,3 +306,16 @@ def test_pow_gradient_for_exponent_at_non_positive_base_is_zero():
 def test_matmul_of_scalar_is_a_clear_error():
     with pytest.raises(descent.ShapeError, match="at least one dimension"):
         descent.tensor(2.0) @ descent.tensor([1.0])
+
+
+def test_transpose_with_negative_axes_has_the_right_gradient():
+    a = np.arange(6.0).reshape(1, 2, 3)
+    weights = np.arange(6.0).reshape(1, 3, 2)
+    assert descent.gradcheck(lambda t: t.transpose(0, -1, -2) * weights, a).ok
+    assert_matches_torch(lambda t: t.transpose(0, -1, -2) * weights,
+                         lambda t: t.permute(0, 2, 1) * torch.tensor(weights), [a])
+
+
+def test_batched_matmul_mismatch_is_a_shape_error():
+    with pytest.raises(descent.ShapeError, match="do not broadcast"):
+        descent.tensor(np.ones((2, 3, 4))) @ descent.tensor(np.ones((3, 4, 5)))

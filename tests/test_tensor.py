@@ -161,3 +161,22 @@ def test_seed_reproducibility():
     np.testing.assert_array_equal(first, descent.backend.default_rng().normal(size=4))
     with pytest.raises(descent.DescentValueError, match="seed"):
         descent.manual_seed(-1)
+
+
+def test_ops_accept_lists_and_python_numbers():
+    from descent import functional as F
+
+    assert descent.exp(2.0).item() == pytest.approx(np.exp(2.0), rel=1e-6)
+    np.testing.assert_allclose(F.sigmoid([0.0, 1.0]).data, [0.5, 1 / (1 + np.exp(-1))],
+                               rtol=1e-6)
+    assert descent.losses.mse([1.0, 2.0], [0.0, 4.0]).item() == 2.5
+    assert descent.stack([[1.0], [2.0]]).shape == (2, 1)
+    np.testing.assert_array_equal(F.relu(np.array([1, -1])).data, [1.0, 0.0])
+    with pytest.raises(descent.DescentTypeError, match="ragged"):
+        descent.tensor([[1.0], [1.0, 2.0]])
+
+
+def test_boolean_masks_count_as_zero_and_one_in_arithmetic():
+    x = descent.tensor([-1.0, 2.0])
+    np.testing.assert_array_equal(((x > 0) * 2.0).data, [0.0, 2.0])
+    np.testing.assert_array_equal(((x > 0) + 1).data, [1.0, 2.0])

@@ -208,3 +208,20 @@ def test_bad_data():
         descent.train(nn.Linear(2, 1), np.ones((2, 2)), ["a", "b"], loss="mse")
     with pytest.raises(descent.DescentValueError, match="labels 0 and 1"):
         descent.train(nn.Linear(2, 1), np.ones((3, 2)), [0, 1, 2], loss="bce")
+
+
+def test_lr_with_an_optimiser_instance_is_an_error():
+    X, y = truth_table("and")
+    model = nn.Linear(2, 1)
+    with pytest.raises(descent.DescentValueError, match="lr= is for an optimizer given by"):
+        descent.train(model, X, y, optimizer=descent.optim.SGD(model.parameters(), lr=0.1),
+                      lr=5.0)
+
+
+def test_unrecorded_monitor_fails_before_any_training():
+    X, y = truth_table("and")
+    model = nn.Linear(2, 1, rng=0)
+    before = model.weight.data.copy()
+    with pytest.raises(descent.DescentValueError, match="needs validation data"):
+        descent.train(model, X, y, epochs=3, stop=descent.stopping.EarlyStopping())
+    np.testing.assert_array_equal(model.weight.data, before)

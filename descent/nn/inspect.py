@@ -8,16 +8,33 @@ from descent.nn.layers import Sequential
 from descent.tensor import no_grad
 
 
+def predict(model, X):
+    """``model(X)`` as an array, in evaluation mode (no dropout) and without a graph;
+    the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return model(X).data
+    finally:
+        model.train(was_training)
+
+
 def layer_outputs(model, X):
     """``[(name, module, output ndarray)]`` for every layer of a ``Sequential`` on ``X``."""
     if not isinstance(model, Sequential):
         raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
     outputs = []
-    with no_grad():
-        x = X
-        for name, module in model._modules.items():
-            x = module(x)
-            outputs.append((name, module, x.data))
+    was_training = model.training
+    model.eval()  # no dropout, and no random numbers drawn from the run's generators
+    try:
+        with no_grad():
+            x = X
+            for name, module in model._modules.items():
+                x = module(x)
+                outputs.append((name, module, x.data))
+    finally:
+        model.train(was_training)
     return outputs
 
 

@@ -67,10 +67,12 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        if not 0 <= p < 1:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
             raise DescentValueError(f"dropout probability p must be in [0, 1), got {p!r}")
         self.p = p
-        self.rng = rng
+        # one generator for the layer's life (None: descent's global generator), so
+        # that successive calls draw fresh masks even when given an int seed
+        self.rng = None if rng is None else backend.as_rng(rng)
 
     def forward(self, x):
         if not self.training or self.p == 0:

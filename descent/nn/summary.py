@@ -43,6 +43,8 @@ def summary(model, in_features=None):
     layers = list(model) if isinstance(model, Sequential) else [model]
     x = np.zeros((1, in_features)) if in_features else None
     rows = [("layer", "output shape", "parameters")]
+    was_training = model.training
+    model.eval()
     with no_grad():
         for index, layer in enumerate(layers):
             name = type(layer).__name__
@@ -53,6 +55,7 @@ def summary(model, in_features=None):
                 x = layer(x)
                 shape = "(n, " + ", ".join(str(s) for s in x.shape[1:]) + ")"
             rows.append((f"{index}: {name}", shape, str(count_parameters(layer))))
+    model.train(was_training)
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
              for row in rows]
