@@ -40,33 +40,54 @@ class ArchiveError(DescentError):
     """A file is missing, unreadable, damaged, or not what descent expected."""
 
 
-def write_archive(path, header, arrays):
-    """Write ``header`` (JSON data) and ``arrays`` ({name: ndarray}) to ``path`` atomically."""
+def write_atomically(path, write):
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, flush it to disk,
+    then rename it over ``path``: a crash leaves the old file or the new one, never half."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ArchiveError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        header_bytes = json.dumps(header, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as error:
-        raise DescentTypeError(f"cannot store this data as plain JSON: {error}") from None
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(HEADER, header_bytes)
-                for name, array in arrays.items():
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, np.ascontiguousarray(array),
-                                              allow_pickle=False)
-                    archive.writestr(f"{_ARRAYS}{name}.npy", buffer.getvalue())
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def write_archive(path, header, arrays):
+    """Write ``header`` (JSON data) and ``arrays`` ({name: ndarray}) to ``path`` atomically."""
+    try:
+        header_bytes = json.dumps(header, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise DescentTypeError(f"cannot store this data as plain JSON: {error}") from None
+
+    def write(handle):
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(HEADER, header_bytes)
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(array),
+                                          allow_pickle=False)
+                archive.writestr(f"{_ARRAYS}{name}.npy", buffer.getvalue())
+
+    write_atomically(path, write)
+
+
+def json_safe(value):
+    """Nested data with NaN and infinities replaced by None (JSON has neither)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class ArchiveReader:

@@ -8,13 +8,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from descent import demo
 from descent._version import __version__
+from descent.archive import write_atomically
 from descent.errors import DescentError
 from descent.examples import EXAMPLES, build_example
 from descent.explain import explain, load_spec, trace_report
@@ -134,15 +134,7 @@ def _check_writable(path, what="output"):
 
 
 def _write_atomically(path, text):
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def _builtin_digits():

@@ -16,7 +16,7 @@ import numpy as np
 
 from descent import losses as losses_module
 from descent.errors import DescentTypeError, DescentValueError
-from descent.nn.activations import ELU, Activation, LeakyReLU, Softmax, activation_module
+from descent.nn.activations import Activation, activation_module
 from descent.nn.layers import Linear, Sequential
 from descent.report import Report, Table
 from descent.tensor import no_grad, tensor
@@ -62,8 +62,7 @@ def network_layers(model):
                 f"found {type(module).__name__}"
             )
         activation = None
-        if index + 1 < len(modules) and isinstance(
-                modules[index + 1], (Activation, LeakyReLU, ELU, Softmax)):
+        if index + 1 < len(modules) and isinstance(modules[index + 1], Activation):
             activation = modules[index + 1]
         if not layers:
             inputs = list(range(next_unit, next_unit + module.in_features))
@@ -109,6 +108,8 @@ def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
         ``"sse"`` (the notes' E = ½Σ(t − o)²) by default.
     lr : float
         The learning rate η.
+    steps : int
+        How many steps to take (each on the same example).
     frozen : iterable of str
         Weight or bias names (``"w24"``, ``"b5"``) that keep their values.
 

@@ -3,8 +3,8 @@
 import csv
 import io
 import json
-import math
 
+from descent.archive import json_safe
 from descent.errors import DescentValueError
 
 
@@ -48,15 +48,6 @@ def _unflatten(row):
 def _plain_list(values):
     """Class labels as plain Python values (numpy integers stay integers in JSON)."""
     return [v.item() if hasattr(v, "item") else v for v in values]
-
-
-def _plain(value):
-    """JSON-safe: NaN and infinities become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 class History:
@@ -110,7 +101,7 @@ class History:
     def to_json(self, path=None):
         """JSON text of ``to_dict()``; also written to ``path`` when given."""
         data = self.to_dict()
-        data["columns"] = {k: [_plain(v) for v in values]
+        data["columns"] = {k: [json_safe(v) for v in values]
                            for k, values in data["columns"].items()}
         text = json.dumps(data, indent=2, default=str)
         if path is not None:

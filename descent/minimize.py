@@ -11,7 +11,9 @@ from descent.tensor import Tensor, tensor
 
 @dataclass
 class MinimizeResult:
-    """``path`` has one entry per point visited: step, x (list), value f(x), gradient."""
+    """``path`` has one entry per point visited: step, x (list), value f(x), gradient.
+    ``converged`` is True when ``tol`` was given and every partial derivative got within
+    it (always False for a fixed number of ``steps``)."""
 
     path: list
     converged: bool
@@ -82,4 +84,4 @@ def minimize(f, x0, lr, steps=None, tol=None, max_steps=10_000):
         if step == limit:
             break
         point = point - lr * gradient
-    return MinimizeResult(path, steps is not None)
+    return MinimizeResult(path, False)

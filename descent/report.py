@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from descent.archive import json_safe
 from descent.errors import lookup
 
 
@@ -106,16 +107,7 @@ def _latex(report):
 
 
 def _json(report):
-    def plain(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        return value
-
-    return json.dumps({"title": report.title, **plain(report.data)}, indent=2) + "\n"
+    return json.dumps({"title": report.title, **json_safe(report.data)}, indent=2) + "\n"
 
 
 RENDERERS = {"text": _text, "markdown": _markdown, "latex": _latex, "json": _json}

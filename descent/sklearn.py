@@ -28,6 +28,7 @@ from descent.data import split_indices
 from descent.nn.layers import MLP
 from descent.optim import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
 from descent.stopping import Criterion, EarlyStopping, LossPlateau
+from descent.functional import sigmoid, softmax
 from descent.nn.inspect import predict
 from descent.train import train
 
@@ -372,10 +373,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Class probabilities, one column per class in ``classes_`` order."""
         output = self._forward(X).astype(np.float64)
         if self.n_outputs_ == 1:
-            positive = np.exp(-np.logaddexp(0.0, -output[:, 0]))
+            positive = sigmoid(output[:, 0]).data
             return np.column_stack([1 - positive, positive])
-        shifted = np.exp(output - output.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return softmax(output).data
 
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):

@@ -19,6 +19,7 @@ from descent.encoding import TableEncoder, check_complete, missing_rows
 from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP
 from descent.stopping import EarlyStopping
+from descent.functional import softmax
 from descent.nn.inspect import predict
 from descent.train import train
 
@@ -27,7 +28,7 @@ READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": Non
 _CLASSIFICATION_MAX_INTEGER_CLASSES = 20
 
 
-class DataError(DescentError, ValueError):
+class DataError(DescentValueError):
     """A data file cannot be read or used."""
 
 
@@ -69,7 +70,7 @@ def read_table(path):
     return frame
 
 
-def infer_task(values):
+def infer_table_task(values):
     """``"classification"`` for text, booleans or few distinct integers; else regression."""
     values = np.asarray(values)
     if values.dtype.kind in "iu":
@@ -105,7 +106,7 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
             raise DataError("no rows are left after dropping those with missing values")
     targets = np.asarray(frame[target].to_numpy())
     check_complete(frame, columns)
-    task = infer_task(targets) if task == "auto" else task
+    task = infer_table_task(targets) if task == "auto" else task
     if task not in ("classification", "regression"):
         raise DataError(f"task must be 'classification', 'regression' or 'auto', got {task!r}")
     stratify = None
@@ -182,8 +183,7 @@ def predict_table(model, frame, proba=False):
     output = predict(model, X).astype(np.float64)
     if target["task"] == "regression":
         return output[:, 0] * target["scale"] + target["mean"]
-    shifted = np.exp(output - output.max(axis=1, keepdims=True))
-    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities = softmax(output).data
     if proba:
         return probabilities
     return np.asarray(target["classes"], dtype=object)[probabilities.argmax(axis=1)]

@@ -14,7 +14,7 @@ import numpy as np
 
 from descent import backend
 from descent.backend import xp
-from descent.errors import DescentTypeError, GradientError
+from descent.errors import DescentTypeError, GradientError, ShapeError
 
 _grad_mode = {"enabled": True}
 # Every tensor gets the next number at creation. A tensor's parents exist before it, so
@@ -186,7 +186,7 @@ class Tensor:
     def item(self):
         """The single value of a one-element tensor as a Python float."""
         if self.data.size != 1:
-            raise GradientError(
+            raise ShapeError(
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
         return self.data.item()

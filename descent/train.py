@@ -201,6 +201,8 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         gradient).
     optimizer : str or Optimizer
         An instance, or a name (``"sgd"``, ``"adam"``, …) created with ``lr``.
+    lr : float, optional
+        The learning rate for an optimiser given by name (its default otherwise).
     batch_size : int or None
         None: batch gradient descent; 1: stochastic; k: mini-batches of k.
     epochs : int
@@ -224,8 +226,8 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         default it follows from the loss. Give it with a custom loss function for
         classification, so that labels are encoded and accuracy is recorded.
     checkpoint : path, optional
-        Write a checkpoint here every ``checkpoint_every`` epochs and when training
-        stops (atomically: a crash leaves the previous one).
+        Write a checkpoint here every ``checkpoint_every`` epochs (default 1) and when
+        training stops (atomically: a crash leaves the previous one).
     resume : bool
         Continue from ``checkpoint`` if it exists: weights, optimiser state, random
         generators, history and epoch count, so the result equals an uninterrupted run

@@ -45,7 +45,7 @@ def test_attributes():
     assert t.is_leaf and t.grad is None and t.requires_grad
     assert isinstance(t.numpy(), np.ndarray)
     assert descent.tensor([3.5]).item() == 3.5
-    with pytest.raises(descent.GradientError, match="one element"):
+    with pytest.raises(descent.ShapeError, match="one element"):
         t.item()
     assert "requires_grad=True" in repr(t)
     assert "op=mul" in repr(t * 2)

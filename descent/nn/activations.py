@@ -6,7 +6,8 @@ from descent.nn.module import Module
 
 
 class Activation(Module):
-    """A module that applies ``function`` (a ``descent.functional`` activation)."""
+    """A module that applies ``function`` (a ``descent.functional`` activation); the
+    ones with a setting (slope, alpha, axis) override ``forward``."""
 
     name = None
     function = None
@@ -45,7 +46,7 @@ class ReLU(Activation):
     name, function = "relu", staticmethod(F.relu)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(Activation):
     """z if z > 0 else negative_slope · z."""
 
     name = "leaky_relu"
@@ -61,7 +62,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class ELU(Module):
+class ELU(Activation):
     """z if z > 0 else α(e^z − 1)."""
 
     name = "elu"
@@ -77,7 +78,7 @@ class ELU(Module):
         return f"alpha={self.alpha}"
 
 
-class Softmax(Module):
+class Softmax(Activation):
     """Turns scores into probabilities along ``axis``."""
 
     name = "softmax"
