@@ -21,10 +21,10 @@ def predict(model, X):
 
 
 def layer_outputs(model, X):
-    """``[(name, module, output ndarray)]`` for every layer of a ``Sequential`` on ``X``."""
+    """Yield ``(name, module, output ndarray)`` for every layer of a ``Sequential`` on
+    ``X``, one layer at a time (only the current layer's output is held in memory)."""
     if not isinstance(model, Sequential):
         raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
-    outputs = []
     was_training = model.training
     model.eval()  # no dropout, and no random numbers drawn from the run's generators
     try:
@@ -32,10 +32,9 @@ def layer_outputs(model, X):
             x = X
             for name, module in model._modules.items():
                 x = module(x)
-                outputs.append((name, module, x.data))
+                yield name, module, x.data
     finally:
         model.train(was_training)
-    return outputs
 
 
 def dead_unit_fractions(model, X):
