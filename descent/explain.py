@@ -20,6 +20,7 @@ from descent.nn.activations import Activation, activation_module
 from descent.nn.layers import Linear, Sequential
 from descent.report import Report, Table
 from descent.tensor import no_grad, tensor
+from descent.train import infer_task
 
 
 def _weight_name(i, j):
@@ -132,6 +133,10 @@ def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
     dtype = layers[0].linear.weight.dtype
     x = np.asarray(x, dtype=dtype).reshape(1, -1)
     target_array = np.asarray(target, dtype=dtype).reshape(1, -1)
+    outputs = len(layers[-1].units)
+    if infer_task(loss_fn) == "multiclass" and target_array.size == 1 and outputs > 1:
+        # one class label for a multi-class loss: pass it as a label, not a probability row
+        target_array = target_array.reshape(1).astype(np.intp)
     if x.shape[1] != len(layers[0].inputs):
         raise DescentValueError(f"the input has {x.shape[1]} values, the network takes "
                                 f"{len(layers[0].inputs)}")
@@ -281,20 +286,21 @@ def network_from_spec(spec):
     lr = spec["learning_rate"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
         raise _spec_error("learning_rate", f"must be a number > 0, got {lr!r}")
+    loss = spec.get("loss", "sse")
+    try:
+        label_target = infer_task(losses_module.get_loss(loss)) == "multiclass"
+    except DescentValueError as error:
+        raise _spec_error("loss", str(error)) from None
     vectors = {}
     for field_name, size in (("input", sizes[0]), ("target", sizes[-1])):
         try:
             vector = np.asarray(spec[field_name], dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
             raise _spec_error(field_name, "must be a list of numbers") from None
-        if vector.size != size:
+        one_label = field_name == "target" and label_target and vector.size == 1
+        if vector.size != size and not one_label:
             raise _spec_error(field_name, f"expected {size} values, got {vector.size}")
         vectors[field_name] = vector
-    loss = spec.get("loss", "sse")
-    try:
-        losses_module.get_loss(loss)
-    except DescentValueError as error:
-        raise _spec_error("loss", str(error)) from None
     frozen = spec.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
         raise _spec_error("frozen", "must be a list of names such as \"w24\" or \"b5\"")

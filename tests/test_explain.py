@@ -195,3 +195,15 @@ def test_explain_uses_the_models_dtype():
     model = nn.MLP([2, 1], output="sigmoid", init="zeros")
     (trace,) = explain(model, [1.0, 0.0], [1.0], lr=0.5)
     assert np.isclose(trace.units[-1]["activation"], 0.5)
+
+
+def test_explain_takes_a_class_label_or_a_one_hot_row_for_cross_entropy():
+    def run(target):
+        net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh(), nn.Linear(3, 2, rng=1))
+        return explain(net, [0.5, -1.0], target, loss="cross_entropy", lr=0.1)[0]
+
+    label, one_hot = run([1]), run([0.0, 1.0])
+    assert label.loss_before == pytest.approx(one_hot.loss_before)
+    assert label.loss_after < label.loss_before
+    assert [w["new_value"] for w in label.weights] == pytest.approx(
+        [w["new_value"] for w in one_hot.weights])
