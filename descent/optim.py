@@ -220,13 +220,14 @@ class Optimizer:
     def step(self):
         """Update every parameter that has a gradient and is not frozen."""
         update, hyper, scratch = type(self).update, self.hyper, self._scratch
-        for index, (p, state) in enumerate(zip(self.params, self.state)):
+        for index, p in enumerate(self.params):
             grad = p.grad
-            if grad is not None and p.requires_grad:
-                work = scratch[index]
-                if work is None or work.shape != p.data.shape:
-                    work = scratch[index] = np.empty_like(p.data)
-                update(p.data, grad, state, scratch=work, **hyper)
+            if grad is None or not p.requires_grad:
+                continue
+            data, work = p.data, scratch[index]
+            if work is None or work.shape != data.shape:
+                work = scratch[index] = np.empty_like(data)
+            update(data, grad, self.state[index], scratch=work, **hyper)
 
     def state_dict(self):
         """Hyper-parameters and per-parameter state (copies of the arrays)."""

@@ -244,7 +244,8 @@ class Tensor:
                     f"backward() without grad needs a one-element tensor, this one has "
                     f"shape {self.shape}; reduce it (e.g. .sum()) or pass grad="
                 )
-            seed = xp.ones(self.data.shape, dtype=self.data.dtype)
+            seed = _one(self.data.dtype) if self.data.ndim == 0 \
+                else xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             seed = xp.asarray(grad.data if isinstance(grad, Tensor) else grad,
                               dtype=self.dtype)
@@ -467,6 +468,18 @@ def graph_nodes(root, grad_only=False):
     return sorted(visited, key=attrgetter("_seq"))
 
 
+_ONES = {}
+
+
+def _one(dtype):
+    """A shared, read-only 1 of ``dtype``: the seed of ``backward()`` on a scalar."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = xp.ones((), dtype=dtype)
+        one.flags.writeable = False
+    return one
+
+
 def _accumulate(node, g, stored):
     """Add ``g`` into ``node.grad``.
 
@@ -474,15 +487,18 @@ def _accumulate(node, g, stored):
     holds it; a view, the caller's array or one already stored elsewhere is copied, so
     that no two ``.grad`` arrays share memory.
     """
+    data = node.data
     if node.grad is not None:
         xp.add(node.grad, g, out=node.grad)
         return
-    if xp.size(g) != node.data.size:
-        raise GradientError(f"a backward rule produced a gradient of shape {xp.shape(g)} "
-                            f"for a tensor of shape {node.data.shape}")
-    if (id(g) in stored or g.base is not None or g.dtype != node.data.dtype
-            or g.shape != node.data.shape or not isinstance(g, xp.ndarray)):
-        g = xp.array(g, dtype=node.data.dtype).reshape(node.data.shape)
+    if g.shape != data.shape:
+        if g.size != data.size:
+            raise GradientError(f"a backward rule produced a gradient of shape {g.shape} "
+                                f"for a tensor of shape {data.shape}")
+        g = g.reshape(data.shape)
+    if (type(g) is not xp.ndarray or g.base is not None or id(g) in stored
+            or g.dtype is not data.dtype and g.dtype != data.dtype):
+        g = xp.array(g, dtype=data.dtype)
     stored.add(id(g))
     node.grad = g
 
