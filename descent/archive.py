@@ -140,6 +140,16 @@ class ArchiveReader:
             raise self.fail(f"{member} holds {size} bytes, too few for an array of shape "
                             f"{tuple(shape)} and dtype {dtype}")
 
+    def checked_header(self, fmt, version, what):
+        """The header, which must carry the format marker ``fmt`` and ``version``."""
+        header = self.header()
+        if not isinstance(header, dict) or header.get("format") != fmt:
+            raise self.fail(f"not a descent {what}")
+        if header.get("format_version") != version:
+            raise self.fail(f"{what} format version {header.get('format_version')!r}; this "
+                            f"descent reads version {version}")
+        return header
+
     def array(self, name, shape, dtype):
         """The array ``name``, which must have exactly ``shape`` and ``dtype``."""
         member = f"{_ARRAYS}{name}.npy"

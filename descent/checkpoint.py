@@ -60,12 +60,7 @@ def load_checkpoint(path, model, optimizer, shuffle_rng, history, criteria):
     history change only when the whole checkpoint fits this run.
     """
     with ArchiveReader(path, "descent checkpoint", CheckpointError) as reader:
-        state = reader.header()
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise reader.fail("not a descent checkpoint")
-        if state.get("format_version") != FORMAT_VERSION:
-            raise reader.fail(f"checkpoint format version {state.get('format_version')!r}; "
-                              f"this descent reads version {FORMAT_VERSION}")
+        state = reader.checked_header(FORMAT, FORMAT_VERSION, "checkpoint")
         try:
             parts = _read(reader, state, model, optimizer, shuffle_rng, criteria)
         except CheckpointError:

@@ -182,12 +182,7 @@ def load(path):
     file — raises ``ModelFileError`` with a message saying what is wrong.
     """
     with ArchiveReader(path, "descent model file", ModelFileError) as reader:
-        header = reader.header()
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise reader.fail("not a descent model file")
-        if header.get("format_version") != FORMAT_VERSION:
-            raise reader.fail(f"model format version {header.get('format_version')!r}; "
-                              f"this descent reads version {FORMAT_VERSION}")
+        header = reader.checked_header(FORMAT, FORMAT_VERSION, "model file")
         layers = header.get("architecture")
         if not isinstance(layers, list) or not 0 < len(layers) <= _MAX_LAYERS:
             raise reader.fail("the architecture must be a non-empty layer list")
