@@ -40,6 +40,15 @@ def steps(data, X, T):
     return [(X, T)] * data["steps"]
 
 
+def train_steps(model, optimizer, sse, work):
+    """The loop both libraries' users write (descent and PyTorch share these names)."""
+    for x, t in work:
+        loss = sse(model(x), t)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def run_descent(data, timer):
     import descent
 
@@ -49,11 +58,7 @@ def run_descent(data, timer):
     X, T = data["X"], data["T"]
     work = steps(data, X, T)
     with timer:
-        for x, t in work:
-            loss = sse(model(x), t)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_steps(model, optimizer, sse, work)
     layers = [m for m in model if isinstance(m, descent.nn.Linear)]
     return {"final_loss": final_loss([m.weight.data for m in layers],
                                      [m.bias.data for m in layers], X, T)}
@@ -72,11 +77,7 @@ def run_pytorch(data, timer):
         return F.mse_loss(o, t, reduction="sum") * (0.5 / len(o))
 
     with timer:
-        for x, t in work:
-            loss = sse(model(x), t)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_steps(model, optimizer, sse, work)
     layers = [m for m in model if isinstance(m, torch.nn.Linear)]
     return {"final_loss": final_loss([m.weight.detach().numpy().T for m in layers],
                                      [m.bias.detach().numpy() for m in layers],

@@ -64,15 +64,17 @@ def _lr(data):
     return data["lr_sgd"] if data["opt"] == "sgd" else data["lr_adam"]
 
 
+def _optimizer(optim, params, data):
+    """``optim.SGD`` or ``optim.Adam`` (descent.optim and torch.optim share the names)."""
+    return getattr(optim, "SGD" if data["opt"] == "sgd" else "Adam")(params, lr=_lr(data))
+
+
 # ----------------------------------------------------------------------------- contenders
 def run_descent(data, timer):
     import descent
 
     model = descent_mlp(data["weights"], data["biases"], hidden="relu")
-    if data["opt"] == "sgd":
-        optimizer = descent.optim.SGD(model.parameters(), lr=_lr(data))
-    else:
-        optimizer = descent.optim.Adam(model.parameters(), lr=_lr(data))
+    optimizer = _optimizer(descent.optim, model.parameters(), data)
     with timer:
         history = descent.train(model, data["X"], data["y"], loss="cross_entropy",
                                 optimizer=optimizer, batch_size=data["batch"], epochs=1,
@@ -85,10 +87,7 @@ def run_pytorch(data, timer):
     import torch
 
     model = torch_mlp(data["weights"], data["biases"], hidden="relu")
-    if data["opt"] == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=_lr(data))
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=_lr(data))
+    optimizer = _optimizer(torch.optim, model.parameters(), data)
     X = torch.from_numpy(data["X"])
     y = torch.from_numpy(data["y"])
     order = torch.from_numpy(data["order"])
