@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from descent.errors import DescentTypeError, DescentValueError, ShapeError, lookup
+from descent.flat import FlatParameters
 from descent.tensor import Tensor
 
 
@@ -201,6 +202,22 @@ class Optimizer:
         self.hyper = hyper
         self.state = [{} for _ in self.params]
         self._scratch = [None] * len(self.params)  # work arrays, not part of the state
+        # Small networks are updated through one flat array (see descent.flat).
+        self._flat = FlatParameters(self.params) if FlatParameters.suits(self.params) \
+            else None
+
+    @property
+    def state(self):
+        """Per-parameter state: one dict per parameter (e.g. ``"exp_avg"``, ``"step"``)."""
+        if self._flat_state is not None:
+            self._state = self._split_state()
+            self._flat_state = None
+        return self._state
+
+    @state.setter
+    def state(self, states):
+        self._state = states
+        self._flat_state = None  # the whole state in flat arrays, while updates are flat
 
     @property
     def lr(self):
@@ -219,7 +236,13 @@ class Optimizer:
 
     def step(self):
         """Update every parameter that has a gradient and is not frozen."""
-        update, hyper, scratch = type(self).update, self.hyper, self._scratch
+        update, hyper = type(self).update, self.hyper
+        if self._flat is not None and self._flat_ready():
+            flat = self._flat
+            update(flat.data, flat.gather_grads(), self._flat_state, scratch=flat.work,
+                   **hyper)
+            return
+        scratch, states = self._scratch, self.state  # (per-parameter again, if it was flat)
         for index, p in enumerate(self.params):
             grad = p.grad
             if grad is None or not p.requires_grad:
@@ -227,7 +250,45 @@ class Optimizer:
             data, work = p.data, scratch[index]
             if work is None or work.shape != data.shape:
                 work = scratch[index] = np.empty_like(data)
-            update(data, grad, self.state[index], scratch=work, **hyper)
+            update(data, grad, states[index], scratch=work, **hyper)
+
+    def _flat_ready(self):
+        """Whether this step can update the flat array: every parameter trainable with a
+        gradient, packed, and the state (if any) held flat too."""
+        for p in self.params:
+            if p.grad is None or not p.requires_grad:
+                return False
+        if not self._flat.ready():
+            return False
+        if self._flat_state is None:
+            self._flat_state = self._joined_state()
+        return self._flat_state is not None
+
+    def _joined_state(self):
+        """The per-parameter state as one flat state, or None when the parameters'
+        states differ in kind (e.g. one skipped a step the others took)."""
+        first = self._state[0]
+        if any(state.keys() != first.keys() for state in self._state):
+            return None
+        joined = {}
+        for key, value in first.items():
+            values = [state[key] for state in self._state]
+            if isinstance(value, np.ndarray):
+                joined[key] = self._flat.join(values)
+            elif all(v == value for v in values):
+                joined[key] = value
+            else:
+                return None
+        return joined
+
+    def _split_state(self):
+        states = [{} for _ in self.params]
+        for key, value in self._flat_state.items():
+            parts = self._flat.split(value) if isinstance(value, np.ndarray) \
+                else [value] * len(states)
+            for state, part in zip(states, parts):
+                state[key] = part
+        return states
 
     def state_dict(self):
         """Hyper-parameters and per-parameter state (copies of the arrays)."""

@@ -20,6 +20,7 @@ _grad_mode = {"enabled": True}
 # Every tensor gets the next number at creation. A tensor's parents exist before it, so
 # descending creation order is a topological order of any graph.
 _creation = count()
+_CREATION_ORDER = attrgetter("_seq")
 _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -253,24 +254,28 @@ class Tensor:
                 raise GradientError(
                     f"grad has shape {seed.shape} but the tensor has shape {self.shape}"
                 )
-        order = graph_nodes(self, grad_only=True)
+        inner, leaves = _backward_plan(self)
         self._pending = seed
         stored = {id(seed)}  # arrays already held as someone's .grad (or the caller's)
-        for node in reversed(order):
+        for node in inner:
             g = node._pending
-            node._pending = None
             if g is None:
                 continue
-            rule = node._backward
-            if rule is None or node._retains_grad:
+            node._pending = None
+            if node._retains_grad:
                 _accumulate(node, g, stored)
-                if rule is None:
-                    continue
-            for parent, parent_grad in zip(node._parents, rule(g)):
+            for parent, parent_grad in zip(node._parents, node._backward(g)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 pending = parent._pending
                 parent._pending = parent_grad if pending is None else pending + parent_grad
+        # Leaves last: by now no rule will read a pending array again, so a leaf may
+        # keep the one it was handed as its .grad.
+        for leaf in leaves:
+            g = leaf._pending
+            if g is not None:
+                leaf._pending = None
+                _accumulate(leaf, g, stored)
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
@@ -386,16 +391,17 @@ def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-def _leaf(data, requires_grad=False):
-    """Wrap an ndarray as a leaf without copying or converting it."""
+def _leaf(data, requires_grad=False, parents=(), backward=None, op=None):
+    """Wrap an ndarray as a tensor without copying or converting it (a leaf unless given
+    the parents and backward rule of the op that made it)."""
     out = Tensor.__new__(Tensor)
     out.data = data
     out.grad = None
     out.requires_grad = requires_grad
     out.name = None
-    out._parents = ()
-    out._backward = None
-    out._op = None
+    out._parents = parents
+    out._backward = backward
+    out._op = op
     out._pending = None
     out._retains_grad = False
     out._seq = next(_creation)
@@ -408,16 +414,11 @@ def make_node(data, parents, backward, op):
     ``backward(g)`` must return one gradient (or None) per parent, each shaped like
     that parent.
     """
-    out = _leaf(data)
     if _grad_mode["enabled"]:
         for parent in parents:
             if parent.requires_grad:
-                out.requires_grad = True
-                out._parents = parents
-                out._backward = backward
-                break
-    out._op = op
-    return out
+                return _leaf(data, True, parents, backward, op)
+    return _leaf(data, op=op)
 
 
 def as_tensor(value, like=None):
@@ -452,20 +453,37 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def graph_nodes(root, grad_only=False):
-    """Every tensor ``root`` depends on, parents before children, found without recursion.
-
-    With ``grad_only`` the walk keeps to tensors that require a gradient (the part of the
-    graph that ``backward()`` visits).
-    """
+def graph_nodes(root):
+    """Every tensor ``root`` depends on, parents before children, found without recursion."""
     visited = {root}
     stack = [root]
     while stack:
         for parent in stack.pop()._parents:
-            if parent not in visited and (parent.requires_grad or not grad_only):
+            if parent not in visited:
                 visited.add(parent)
                 stack.append(parent)
-    return sorted(visited, key=attrgetter("_seq"))
+    return sorted(visited, key=_CREATION_ORDER)
+
+
+def _backward_plan(root):
+    """What ``backward()`` from ``root`` visits: the op results (rules to apply) in
+    reverse creation order, so every child comes before its parents, and the leaves
+    (gradients to store), found without recursion."""
+    visited = {root}
+    stack = [root]
+    inner, leaves = [], []
+    while stack:
+        node = stack.pop()
+        if node._backward is None:
+            leaves.append(node)
+            continue
+        inner.append(node)
+        for parent in node._parents:
+            if parent.requires_grad and parent not in visited:
+                visited.add(parent)
+                stack.append(parent)
+    inner.sort(key=_CREATION_ORDER, reverse=True)
+    return inner, leaves
 
 
 _ONES = {}
