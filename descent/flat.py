@@ -64,7 +64,10 @@ class FlatParameters:
         """True when every ``p.data`` is its slice of ``self.data`` (packing them first
         if they are not, and if that is safe)."""
         views = self.views
-        if views is not None and all(p.data is v for p, v in zip(self.params, views)):
+        if views is not None:
+            for p, view in zip(self.params, views):
+                if p.data is not view:
+                    return self._pack()
             return True
         return self._pack()
 

@@ -144,9 +144,10 @@ def _class_target(logits, target):
             raise DescentValueError("class labels must be whole numbers")
     elif raw.dtype.kind not in "iu":
         raise DescentValueError(f"class labels must be integers, got dtype {raw.dtype}")
-    labels = raw.astype(np.intp)
+    labels = raw.astype(np.intp, copy=False)
     classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    # one pass: as unsigned numbers, negative labels are the largest of all
+    if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
         raise DescentValueError(
             f"class labels must lie in 0..{classes - 1} for {classes} outputs; got labels "
             f"from {labels.min()} to {labels.max()}"

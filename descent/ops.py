@@ -180,11 +180,11 @@ def _linear_grads(g, x, weight, bias):
 
 def _affine(x, weight, bias):
     x = as_tensor(x, like=weight)
-    if x.ndim == 0 or x.shape[-1] != weight.shape[0]:
-        raise ShapeError(f"the layer takes {weight.shape[0]} input features, the input has "
-                         f"shape {x.shape}")
-    z = (xp.dot(x.data, weight.data) if x.data.ndim == 2
-         else (_rows(x.data) @ weight.data).reshape(*x.shape[:-1], -1))
+    data, w = x.data, weight.data
+    if data.ndim == 0 or data.shape[-1] != w.shape[0]:
+        raise ShapeError(f"the layer takes {w.shape[0]} input features, the input has "
+                         f"shape {data.shape}")
+    z = xp.dot(data, w) if data.ndim == 2 else (_rows(data) @ w).reshape(*data.shape[:-1], -1)
     if bias is not None:
         z += bias.data
     return x, z, (x, weight) if bias is None else (x, weight, bias)
@@ -502,7 +502,8 @@ def _loss_node(values, local_grad, parent, scale, name):
     def backward(g):
         return (local_grad() * (g * scale),)
 
-    return make_node(xp.asarray(values.sum() * scale), (parent,), backward, name)
+    return make_node(xp.asarray(xp.add.reduce(values, axis=None) * scale), (parent,),
+                     backward, name)
 
 
 def _constant(target):
@@ -524,17 +525,19 @@ def softmax_cross_entropy(logits, target, scale=None):
     log-sum-exp; the gradient is softmax(z)·Σt − t.
     """
     logits, target = as_tensor(logits), _constant(target)
-    shifted = logits.data - logits.data.max(axis=-1, keepdims=True)
+    z = logits.data
+    shifted = z - xp.maximum.reduce(z, axis=-1, keepdims=True)
     exps = xp.exp(shifted)
-    totals = exps.sum(axis=-1, keepdims=True)
+    totals = xp.add.reduce(exps, axis=-1, keepdims=True)
     probabilities_given = target.ndim == logits.ndim
     if probabilities_given:
         out = -(target * (shifted - xp.log(totals))).sum(axis=-1)
     else:
-        # one picked score per example: plain integer indexing over the flattened rows
+        # one picked score per example: plain integer indexing over the rows
         rows = xp.arange(target.size)
         labels = target.reshape(-1)
-        picked = shifted.reshape(-1, shifted.shape[-1])[rows, labels].reshape(target.shape)
+        picked = (shifted if shifted.ndim == 2 else shifted.reshape(-1, shifted.shape[-1]))
+        picked = picked[rows, labels].reshape(target.shape)
         out = xp.log(totals[..., 0]) - picked
 
     def local_grad():

@@ -141,7 +141,7 @@ class _EpochTotals:
             self.absolute += float(np.sum(np.abs(error)))
         else:
             predicted = self.targets.predicted_labels(output)
-            self.correct += float(np.sum(predicted.reshape(target.shape) == target))
+            self.correct += int(np.count_nonzero(predicted.reshape(target.shape) == target))
 
     def metrics(self, total_sum_of_squares):
         record = {"loss": self.loss / self.count}

@@ -103,13 +103,17 @@ class Sequential(Module):
         for layer, activation in self._plan():
             if activation is None:
                 x = layer(x)
+            elif activation == "identity":  # a plain Linear, without the module call
+                x = ops.linear(x, layer.weight, layer.bias)
             else:  # Linear + sigmoid/tanh/relu as one node: same numbers, less overhead
                 x = ops.dense(x, layer.weight, layer.bias, activation)
         return x
 
     def _plan(self):
-        """The layers as (module, fused activation name or None) pairs, worked out once
-        and again whenever a layer is replaced."""
+        """The layers as (module, how to run it) pairs: a Linear with the name of the
+        sigmoid/tanh/relu it is fused with, or "identity" when it stands alone; None for
+        any other module (called as it is). Worked out once, and again whenever a layer
+        is replaced."""
         plan = self.__dict__.get("_fused_plan")
         if plan is None:
             layers, plan, i = list(self._modules.values()), [], 0
@@ -118,6 +122,9 @@ class Sequential(Module):
                 if type(layers[i]) is Linear and type(following) in _FUSABLE:
                     plan.append((layers[i], following.name))
                     i += 2
+                elif type(layers[i]) is Linear:
+                    plan.append((layers[i], "identity"))
+                    i += 1
                 else:
                     plan.append((layers[i], None))
                     i += 1
