@@ -491,7 +491,8 @@ def log_softmax(a, axis=-1):
 # single number scale · Σ values (scale = 1/n for a mean). Fused for numerical stability
 # and because a loss is computed at every step: one node instead of four or five.
 def _loss_node(values, local_grad, parent, scale, name):
-    """A fused loss node; ``local_grad()`` gives ∂value/∂input for every input element."""
+    """A fused loss node; ``local_grad()`` gives ∂value/∂input for every input element,
+    as a new array (the backward rule scales it in place)."""
     if scale is None:
         def backward(g):
             grad = local_grad()
@@ -500,7 +501,9 @@ def _loss_node(values, local_grad, parent, scale, name):
         return make_node(values, (parent,), backward, name)
 
     def backward(g):
-        return (local_grad() * (g * scale),)
+        grad = local_grad()
+        grad *= float(g) * scale
+        return (grad,)
 
     return make_node(xp.asarray(xp.add.reduce(values, axis=None) * scale), (parent,),
                      backward, name)

@@ -173,12 +173,13 @@ def adam_update(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_dec
     work *= 1 - beta2
     v += work
     correction1 = 1 - beta1 ** step
-    correction2 = 1 - beta2 ** step
+    root2 = math.sqrt(1 - beta2 ** step)
+    # η · m̂ / (√v̂ + ε) = (η·√(1 − β₂ᵗ) / (1 − β₁ᵗ)) · m / (√v + ε·√(1 − β₂ᵗ)): the
+    # same number with one pass fewer
     np.sqrt(v, out=work)
-    work /= math.sqrt(correction2)
-    work += eps                                  # √v̂ + ε
+    work += eps * root2
     np.divide(m, work, out=work)
-    work *= lr / correction1                     # η · m̂ / (√v̂ + ε)
+    work *= lr * root2 / correction1
     param -= work
 
 

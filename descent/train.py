@@ -6,6 +6,7 @@ stochastic gradient descent, ``k`` is mini-batch gradient descent. Every update 
 mean gradient over its batch, because the losses average over examples.
 """
 
+import math
 import time
 
 import numpy as np
@@ -326,7 +327,7 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 xb = X if full else X[index]
                 yb = targets.subset(None if full else index)
                 value, output = _step(model, xb, yb, loss_fn, optimizer)
-                if not np.isfinite(value):
+                if not math.isfinite(value):
                     _diverged(history, epoch, batch, value, optimizer, named, before)
                 totals.add(value, output, yb, len(xb))
                 for callback in callbacks:
@@ -400,7 +401,7 @@ def _step(model, xb, yb, loss_fn, optimizer):
     output = model(xb)
     loss = loss_fn(output, yb)
     value = loss.item()
-    if np.isfinite(value):
+    if math.isfinite(value):
         loss.backward()
         optimizer.step()
     return value, output.data
