@@ -202,7 +202,6 @@ class Optimizer:
                 )
         self.hyper = hyper
         self.state = [{} for _ in self.params]
-        self._scratch = [None] * len(self.params)  # work arrays, not part of the state
         # Small networks are updated through one flat array (see descent.flat).
         self._flat = FlatParameters(self.params) if FlatParameters.suits(self.params) \
             else None
@@ -243,15 +242,13 @@ class Optimizer:
             update(flat.data, flat.gather_grads(), self._flat_state, scratch=flat.work,
                    **hyper)
             return
-        scratch, states = self._scratch, self.state  # (per-parameter again, if it was flat)
-        for index, p in enumerate(self.params):
-            grad = p.grad
-            if grad is None or not p.requires_grad:
-                continue
-            data, work = p.data, scratch[index]
-            if work is None or work.shape != data.shape:
-                work = scratch[index] = np.empty_like(data)
-            update(data, grad, states[index], scratch=work, **hyper)
+        # Parameter by parameter (large ones, or some without a gradient); each update
+        # takes a work array only while it runs, so that training holds no second copy
+        # of the weights between steps.
+        states = self.state  # (per-parameter again, if it was flat)
+        for p, state in zip(self.params, states):
+            if p.grad is not None and p.requires_grad:
+                update(p.data, p.grad, state, **hyper)
 
     def _flat_ready(self):
         """Whether this step can update the flat array: every parameter trainable with a

@@ -30,6 +30,7 @@ _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
                           losses_module.nll_loss: "multiclass",
                           losses_module.binary_cross_entropy: "binary"}
 _DEAD_UNIT_SAMPLE = 1024
+_NORM_BLOCK = 65_536  # elements squared in float64 at a time
 
 
 TASKS = ("regression", "multiclass", "binary", "binary_logits")
@@ -336,7 +337,9 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
             if X_val is not None:
                 record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
             record["lr"] = optimizer.lr
-            record["weight_change"] = _norm(*(p.data - old for (_, p), old in zip(named, before)))
+            for (_, p), old in zip(named, before):
+                np.subtract(p.data, old, out=old)  # the epoch's change, in the copy's memory
+            record["weight_change"] = _norm(*before)
             record["grad_norm"] = {name: _norm(p.grad) for name, p in named if p.grad is not None}
             if watch_dead:
                 fractions = dead_unit_fractions(model, sample)
@@ -378,8 +381,14 @@ def _check_monitors(criteria, validated, task):
 
 
 def _norm(*arrays):
-    """Euclidean norm of all the arrays together, in float64 (no float32 overflow)."""
-    return float(np.sqrt(sum(np.sum(np.square(a, dtype=np.float64)) for a in arrays)))
+    """Euclidean norm of all the arrays together, in float64 (no float32 overflow), a
+    block at a time (a float64 copy of a large array would cost memory)."""
+    total = 0.0
+    for array in arrays:
+        flat = array.reshape(-1)
+        for start in range(0, flat.size, _NORM_BLOCK):
+            total += float(np.sum(np.square(flat[start:start + _NORM_BLOCK], dtype=np.float64)))
+    return math.sqrt(total)
 
 
 def _step(model, xb, yb, loss_fn, optimizer):
@@ -400,11 +409,12 @@ def _step(model, xb, yb, loss_fn, optimizer):
     optimizer.zero_grad()
     output = model(xb)
     loss = loss_fn(output, yb)
-    value = loss.item()
+    value, out = loss.item(), output.data
     if math.isfinite(value):
         loss.backward()
+        del loss, output  # free the graph's arrays before the update needs memory
         optimizer.step()
-    return value, output.data
+    return value, out
 
 
 def _diverged(history, epoch, batch, value, optimizer, named, before):

@@ -37,3 +37,14 @@ def test_dead_fraction_is_recorded_during_training():
     model[0].bias.data[:] = -50.0
     history = descent.train(model, X, X.sum(axis=1), loss="mse", epochs=2)
     assert history["dead_fraction"] == [1.0, 1.0]
+
+
+def test_dead_units_found_block_by_block_match_one_pass():
+    # a unit counts as alive if any row of any block makes it fire
+    model = nn.MLP([3, 16, 16, 2], activation="relu", rng=1)
+    model[0].bias.data[:5] = -3.0
+    X = np.random.default_rng(1).normal(size=(300, 3))
+    whole = descent.nn.inspect.dead_unit_fractions(model, X, rows_at_a_time=300)
+    assert 0 < whole["1"] < 1
+    for rows in (1, 7, 256):
+        assert descent.nn.inspect.dead_unit_fractions(model, X, rows_at_a_time=rows) == whole

@@ -1,6 +1,8 @@
 """The training loop: the three kinds of gradient descent, tasks, validation, callbacks,
 divergence, and reproducibility."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -225,3 +227,15 @@ def test_unrecorded_monitor_fails_before_any_training():
     with pytest.raises(descent.DescentValueError, match="needs validation data"):
         descent.train(model, X, y, epochs=3, stop=descent.stopping.EarlyStopping())
     np.testing.assert_array_equal(model.weight.data, before)
+
+
+def test_weight_change_and_gradient_norms_are_exact_for_arrays_larger_than_a_block(monkeypatch):
+    monkeypatch.setattr(sys.modules["descent.train"], "_NORM_BLOCK", 7)
+    X = np.random.default_rng(2).normal(size=(30, 4))
+    model = descent.nn.MLP([4, 9, 1], rng=2)
+    start = [p.data.astype(np.float64) for p in model.parameters()]
+    history = descent.train(model, X, X.sum(axis=1), loss="mse", epochs=1, lr=0.05)
+    change = np.sqrt(sum(np.sum((p.data - s) ** 2) for p, s in zip(model.parameters(), start)))
+    assert history.last["weight_change"] == pytest.approx(change, rel=1e-6)
+    assert history.last["grad_norm"]["0.weight"] == pytest.approx(
+        np.linalg.norm(model[0].weight.grad.astype(np.float64)), rel=1e-12)

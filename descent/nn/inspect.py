@@ -37,11 +37,18 @@ def layer_outputs(model, X):
         model.train(was_training)
 
 
-def dead_unit_fractions(model, X):
+def dead_unit_fractions(model, X, rows_at_a_time=256):
     """For each ReLU layer, the fraction of its units that output 0 for every row of X.
 
     Such a unit gets no gradient from these examples (ReLU's derivative is 0 for z ≤ 0):
     the "dying ReLU" problem. Returns ``{layer name: fraction}`` (empty without ReLUs).
+    The rows go through the network ``rows_at_a_time`` at a time, so the check needs
+    little memory whatever the size of X.
     """
-    return {name: float(np.mean(~np.any(out > 0, axis=0)))
-            for name, module, out in layer_outputs(model, X) if isinstance(module, ReLU)}
+    alive = {}
+    for start in range(0, max(len(X), 1), rows_at_a_time):
+        for name, module, out in layer_outputs(model, X[start:start + rows_at_a_time]):
+            if isinstance(module, ReLU):
+                seen = np.any(out > 0, axis=0)
+                alive[name] = seen if name not in alive else alive[name] | seen
+    return {name: float(np.mean(~seen)) for name, seen in alive.items()}
