@@ -1,5 +1,7 @@
 """Looking inside a ``Sequential`` network: each layer's output, and dead ReLU units."""
 
+from contextlib import closing
+
 import numpy as np
 
 from descent.errors import DescentTypeError
@@ -20,11 +22,15 @@ def predict(model, X):
         model.train(was_training)
 
 
+def _require_sequential(model):
+    if not isinstance(model, Sequential):
+        raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
+
+
 def layer_outputs(model, X):
     """Yield ``(name, module, output ndarray)`` for every layer of a ``Sequential`` on
     ``X``, one layer at a time (only the current layer's output is held in memory)."""
-    if not isinstance(model, Sequential):
-        raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
+    _require_sequential(model)
     was_training = model.training
     model.eval()  # no dropout, and no random numbers drawn from the run's generators
     try:
@@ -45,10 +51,15 @@ def dead_unit_fractions(model, X, rows_at_a_time=256):
     The rows go through the network ``rows_at_a_time`` at a time, so the check needs
     little memory whatever the size of X.
     """
+    _require_sequential(model)
+    relus = [name for name, module in model._modules.items() if isinstance(module, ReLU)]
     alive = {}
-    for start in range(0, max(len(X), 1), rows_at_a_time):
-        for name, module, out in layer_outputs(model, X[start:start + rows_at_a_time]):
-            if isinstance(module, ReLU):
-                seen = np.any(out > 0, axis=0)
-                alive[name] = seen if name not in alive else alive[name] | seen
+    for start in range(0, max(len(X), 1) if relus else 0, rows_at_a_time):
+        with closing(layer_outputs(model, X[start:start + rows_at_a_time])) as outputs:
+            for name, _, out in outputs:  # up to the last ReLU, no further
+                if name in relus:
+                    seen = np.any(out > 0, axis=0)
+                    alive[name] = seen if name not in alive else alive[name] | seen
+                    if name == relus[-1]:
+                        break
     return {name: float(np.mean(~seen)) for name, seen in alive.items()}
