@@ -22,6 +22,9 @@ def predict(model, X):
         model.train(was_training)
 
 
+_BLOCK_ELEMENTS = 262_144  # 1 MiB of float32 per layer output in the dead-unit check
+
+
 def _require_sequential(model):
     if not isinstance(model, Sequential):
         raise DescentTypeError("layer-by-layer inspection needs a Sequential (or MLP) model")
@@ -43,16 +46,20 @@ def layer_outputs(model, X):
         model.train(was_training)
 
 
-def dead_unit_fractions(model, X, rows_at_a_time=256):
+def dead_unit_fractions(model, X, rows_at_a_time=None):
     """For each ReLU layer, the fraction of its units that output 0 for every row of X.
 
     Such a unit gets no gradient from these examples (ReLU's derivative is 0 for z ≤ 0):
     the "dying ReLU" problem. Returns ``{layer name: fraction}`` (empty without ReLUs).
-    The rows go through the network ``rows_at_a_time`` at a time, so the check needs
-    little memory whatever the size of X.
+    The rows go through the network ``rows_at_a_time`` at a time (by default as many as
+    keep each layer's output near ``_BLOCK_ELEMENTS`` numbers), so the check needs little
+    memory whatever the size of X.
     """
     _require_sequential(model)
     relus = [name for name, module in model._modules.items() if isinstance(module, ReLU)]
+    if rows_at_a_time is None:
+        widest = max([np.shape(X)[-1]] + [p.shape[-1] for p in model.parameters() if p.ndim])
+        rows_at_a_time = max(1, _BLOCK_ELEMENTS // widest)
     alive = {}
     for start in range(0, max(len(X), 1) if relus else 0, rows_at_a_time):
         with closing(layer_outputs(model, X[start:start + rows_at_a_time])) as outputs:
