@@ -61,15 +61,15 @@ class FlatParameters:
         return sum(p.data.size for p in params) <= FLAT_MEAN_SIZE * len(params)
 
     def ready(self):
-        """True when every ``p.data`` is its slice of ``self.data`` (packing them first
-        if they are not, and if that is safe)."""
-        views = self.views
-        if views is not None:
-            for p, view in zip(self.params, views):
-                if p.data is not view:
-                    return self._pack()
-            return True
-        return self._pack()
+        """True when every parameter is trainable, has a gradient, and its ``p.data`` is
+        its slice of ``self.data`` (packed first if need be and if that is safe)."""
+        views = self.views or [None] * len(self.params)
+        packed = True
+        for p, view in zip(self.params, views):
+            if p.grad is None or not p.requires_grad:
+                return False
+            packed = packed and p.data is view
+        return packed or self._pack()
 
     def _movable(self, index):
         p = self.params[index]

@@ -61,8 +61,8 @@ class History:
     metrics (``accuracy``, ``error_rate`` or ``mse``, ``mae``, ``r2``, and ``val_``
     versions), ``lr``, ``weight_change`` (norm of the change of all weights over the
     epoch), ``grad_norm`` (per parameter, after the epoch's last batch),
-    ``dead_fraction`` (share of ReLU units inactive on a sample of the training data) and
-    ``time`` (seconds since training began).
+    ``dead_fraction`` (share of ReLU units inactive on 256 rows spread evenly over the
+    training data) and ``time`` (seconds since training began).
     """
 
     def __init__(self):

@@ -253,9 +253,6 @@ class Optimizer:
     def _flat_ready(self):
         """Whether this step can update the flat array: every parameter trainable with a
         gradient, packed, and the state (if any) held flat too."""
-        for p in self.params:
-            if p.grad is None or not p.requires_grad:
-                return False
         if not self._flat.ready():
             return False
         if self._flat_state is None:

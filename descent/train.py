@@ -29,7 +29,10 @@ from descent.tensor import no_grad
 _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
                           losses_module.nll_loss: "multiclass",
                           losses_module.binary_cross_entropy: "binary"}
-_DEAD_UNIT_SAMPLE = 1024
+# Rows the per-epoch dead-unit check looks at: spread evenly over the training data (so
+# that data sorted by class is sampled from every class), few enough that the check
+# costs a small share of an epoch even on small data sets.
+_DEAD_UNIT_SAMPLE = 256
 _NORM_BLOCK = 65_536  # elements squared in float64 at a time
 
 
@@ -296,7 +299,7 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     history.classes = targets.classes
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     watch_dead = isinstance(model, Sequential)
-    sample = X[:_DEAD_UNIT_SAMPLE]
+    sample = X[np.linspace(0, len(X) - 1, min(len(X), _DEAD_UNIT_SAMPLE)).astype(np.intp)]
     centred = targets.values - targets.values.mean(axis=0) \
         if targets.task == "regression" else None
     total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
