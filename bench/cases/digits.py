@@ -20,7 +20,7 @@ from bench.common import (descent_mlp, epoch_orders, init_weights, sklearn_start
 
 ID = "d"
 SIZES = [64, 64, 10]
-DEFAULT_REPEATS = 3
+DEFAULT_REPEATS = 5
 REQUIRES = {"pytorch": ("torch",), "sklearn": ("sklearn.neural_network",)}
 TARGETS = [
     harness.Target("sklearn", 0.5),
