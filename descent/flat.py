@@ -13,6 +13,7 @@ It does so only when no one else holds a parameter's array (its reference count 
 so): a reference kept by the caller would otherwise stop following the parameter.
 """
 
+import math
 from sys import getrefcount
 
 import numpy as np
@@ -46,7 +47,7 @@ class FlatParameters:
 
     def __init__(self, params):
         self.params = params
-        self.views = None
+        self.views = self.shapes = None
         self.data = self.grad = self.work = None
 
     @staticmethod
@@ -62,37 +63,51 @@ class FlatParameters:
 
     def ready(self):
         """True when every parameter is trainable, has a gradient, and its ``p.data`` is
-        its slice of ``self.data`` (packed first if need be and if that is safe)."""
-        views = self.views or [None] * len(self.params)
-        packed = True
-        for p, view in zip(self.params, views):
+        its slice of ``self.data`` (packed first, or a replaced array copied into its
+        slot, when that is safe)."""
+        for p in self.params:
             if p.grad is None or not p.requires_grad:
                 return False
-            packed = packed and p.data is view
-        return packed or self._pack()
+        if self.views is None:
+            return self._pack()
+        flat, views = self.data, self.views
+        for index, p in enumerate(self.params):
+            # (a copied optimiser's views are arrays of their own: their base tells)
+            if (p.data is not views[index] or views[index].base is not flat) \
+                    and not self._restore(index):
+                return False
+        return True
 
-    def _movable(self, index):
-        p = self.params[index]
-        if self.views is not None and p.data is self.views[index]:
-            return True
+    def _sole_owner(self, p):
+        """Whether only ``p.data`` refers to ``p``'s array (no caller keeps it)."""
         data = p.data
-        movable = (type(data) is np.ndarray and data.base is None
-                   and data.dtype == self.params[0].data.dtype)
+        owned = type(data) is np.ndarray and data.base is None
         del data
-        return movable and _data_references(p) == _SOLE_OWNER
+        return owned and _data_references(p) == _SOLE_OWNER
 
     def _pack(self):
-        if not all(self._movable(i) for i in range(len(self.params))):
+        dtype = self.params[0].data.dtype
+        if not all(p.data.dtype == dtype and self._sole_owner(p) for p in self.params):
             return False
         flat = np.concatenate([p.data.reshape(-1) for p in self.params])
-        views, start = [], 0
-        for p in self.params:
-            view = flat[start:start + p.data.size].reshape(p.data.shape)
-            start += p.data.size
+        self.data, self.shapes = flat, [p.data.shape for p in self.params]
+        self.views = self.views_of(flat)
+        for p, view in zip(self.params, self.views):
             p.data = view
-            views.append(view)
-        self.data, self.views = flat, views
         self.grad, self.work = np.empty_like(flat), np.empty_like(flat)
+        return True
+
+    def _restore(self, index):
+        """Put parameter ``index`` back in its slot after ``p.data`` was replaced (or the
+        optimiser copied): its values go into the slot, ``p.data`` becomes the slot.
+        Refused when the new array has another shape or dtype, or is held elsewhere."""
+        p, slot = self.params[index], self.views_of(self.data)[index]
+        self.views[index] = None  # (a copied optimiser's view may be p.data itself)
+        if p.data.shape != slot.shape or p.data.dtype != slot.dtype or not self._sole_owner(p):
+            self.views[index] = slot
+            return False
+        slot[...] = p.data
+        p.data = self.views[index] = slot
         return True
 
     def gather_grads(self):
@@ -100,18 +115,16 @@ class FlatParameters:
         np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.grad)
         return self.grad
 
-    def split(self, array):
-        """Per-parameter copies of a flat array shaped like the parameters."""
-        return [array[start:start + size].reshape(shape).copy()
-                for start, size, shape in self._slices()]
+    def views_of(self, array):
+        """Per-parameter views of a flat array shaped like ``self.data``."""
+        views, start = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            views.append(array[start:start + size].reshape(shape))
+            start += size
+        return views
 
     def join(self, arrays):
         """One flat array from per-parameter arrays shaped like the parameters."""
         return np.concatenate([np.asarray(a, dtype=self.data.dtype).reshape(-1)
                                for a in arrays])
-
-    def _slices(self):
-        start = 0
-        for p in self.params:
-            yield start, p.data.size, p.data.shape
-            start += p.data.size

@@ -150,7 +150,7 @@ def _class_target(logits, target):
     if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
         raise DescentValueError(
             f"class labels must lie in 0..{classes - 1} for {classes} outputs; got labels "
-            f"from {labels.min()} to {labels.max()}"
+            f"from {raw.min()} to {raw.max()}"
         )
     return labels
 

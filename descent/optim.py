@@ -188,6 +188,9 @@ class Optimizer:
     """Holds the parameters, their per-parameter state and the hyper-parameters."""
 
     update = None
+    # True when ``update`` works element by element (no norm or sum over a parameter),
+    # so that it may run once on all of a small network's parameters (descent.flat).
+    elementwise = False
 
     def __init__(self, params, **hyper):
         self.params = list(params)
@@ -203,21 +206,24 @@ class Optimizer:
         self.hyper = hyper
         self.state = [{} for _ in self.params]
         # Small networks are updated through one flat array (see descent.flat).
-        self._flat = FlatParameters(self.params) if FlatParameters.suits(self.params) \
-            else None
+        self._flat = FlatParameters(self.params) \
+            if self.elementwise and FlatParameters.suits(self.params) else None
 
     @property
     def state(self):
-        """Per-parameter state: one dict per parameter (e.g. ``"exp_avg"``, ``"step"``)."""
-        if self._flat_state is not None:
-            self._state = self._split_state()
-            self._flat_state = None
+        """Per-parameter state: one dict per parameter (e.g. ``"exp_avg"``, ``"step"``).
+
+        While a small network is updated through one flat array, each array here is a
+        view of its slice of the flat state, and the numbers (``"step"``) are kept in
+        step: the dicts are always current, as in torch.optim.
+        """
         return self._state
 
     @state.setter
     def state(self, states):
         self._state = states
         self._flat_state = None  # the whole state in flat arrays, while updates are flat
+        self._state_views = {}   # key -> (flat array, the per-parameter views of it)
 
     @property
     def lr(self):
@@ -241,12 +247,13 @@ class Optimizer:
             flat = self._flat
             update(flat.data, flat.gather_grads(), self._flat_state, scratch=flat.work,
                    **hyper)
+            self._mirror_flat_state()
             return
         # Parameter by parameter (large ones, or some without a gradient); each update
         # takes a work array only while it runs, so that training holds no second copy
         # of the weights between steps.
-        states = self.state  # (per-parameter again, if it was flat)
-        for p, state in zip(self.params, states):
+        self._flat_state = None
+        for p, state in zip(self.params, self._state):
             if p.grad is not None and p.requires_grad:
                 update(p.data, p.grad, state, **hyper)
 
@@ -256,12 +263,13 @@ class Optimizer:
         if not self._flat.ready():
             return False
         if self._flat_state is None:
-            self._flat_state = self._joined_state()
+            self._joined_state()
         return self._flat_state is not None
 
     def _joined_state(self):
         """The per-parameter state as one flat state, or None when the parameters'
-        states differ in kind (e.g. one skipped a step the others took)."""
+        states differ in kind (e.g. one skipped a step the others took). Arrays that
+        are already views of one flat array are used as they are."""
         first = self._state[0]
         if any(state.keys() != first.keys() for state in self._state):
             return None
@@ -269,21 +277,30 @@ class Optimizer:
         for key, value in first.items():
             values = [state[key] for state in self._state]
             if isinstance(value, np.ndarray):
-                joined[key] = self._flat.join(values)
+                flat, views = self._state_views.get(key, (None, ()))
+                if not all(v is w for v, w in zip(values, views)) or len(views) != len(values):
+                    flat = self._flat.join(values)
+                joined[key] = flat
             elif all(v == value for v in values):
                 joined[key] = value
             else:
                 return None
+        self._flat_state = joined
+        self._mirror_flat_state()
         return joined
 
-    def _split_state(self):
-        states = [{} for _ in self.params]
+    def _mirror_flat_state(self):
+        """Make each parameter's state show the flat state: views of its arrays (made
+        when an array is new) and the same numbers."""
         for key, value in self._flat_state.items():
-            parts = self._flat.split(value) if isinstance(value, np.ndarray) \
-                else [value] * len(states)
-            for state, part in zip(states, parts):
-                state[key] = part
-        return states
+            if not isinstance(value, np.ndarray):
+                for state in self._state:
+                    state[key] = value
+            elif self._state_views.get(key, (None,))[0] is not value:
+                views = self._flat.views_of(value)
+                self._state_views[key] = (value, views)
+                for state, view in zip(self._state, views):
+                    state[key] = view
 
     def state_dict(self):
         """Hyper-parameters and per-parameter state (copies of the arrays)."""
@@ -332,6 +349,7 @@ class SGD(Optimizer):
     """
 
     update = staticmethod(sgd_update)
+    elementwise = True
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
@@ -348,6 +366,7 @@ class AdaGrad(Optimizer):
     """AdaGrad: larger steps for rarely-updated weights."""
 
     update = staticmethod(adagrad_update)
+    elementwise = True
 
     def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
@@ -362,6 +381,7 @@ class RMSProp(Optimizer):
     """RMSProp: divide each step by a running root-mean-square of the gradients."""
 
     update = staticmethod(rmsprop_update)
+    elementwise = True
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False):
@@ -376,6 +396,7 @@ class Adam(Optimizer):
     """Adam: bias-corrected moving averages of the gradient and its square."""
 
     update = staticmethod(adam_update)
+    elementwise = True
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, **_adam_hyper(lr, betas, eps, weight_decay), decoupled=False)
@@ -385,6 +406,7 @@ class AdamW(Optimizer):
     """Adam with decoupled weight decay: w ← w(1 − ηλ) before each Adam step."""
 
     update = staticmethod(adam_update)
+    elementwise = True
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__(params, **_adam_hyper(lr, betas, eps, weight_decay), decoupled=True)

@@ -48,3 +48,10 @@ def test_dead_units_found_block_by_block_match_one_pass():
     assert 0 < whole["1"] < 1
     for rows in (1, 7, 256):
         assert descent.nn.inspect.dead_unit_fractions(model, X, rows_at_a_time=rows) == whole
+
+
+def test_dead_units_of_one_example_given_as_a_vector():
+    model = nn.MLP([600, 8, 2], activation="relu", rng=0)
+    x = np.random.default_rng(0).normal(size=600)
+    assert descent.diagnostics.dead_units(model, x) == descent.diagnostics.dead_units(
+        model, x.reshape(1, -1))

@@ -2,6 +2,8 @@
 array, with exactly the numbers of the per-parameter updates, and never at the expense
 of a reference the caller holds."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,67 @@ def test_only_small_distinct_parameters_of_one_dtype_are_packed():
     large = [descent.tensor(np.zeros(FLAT_MEAN_SIZE + 1), requires_grad=True)
              for _ in range(2)]
     assert not FlatParameters.suits(large)
+
+
+def test_a_copied_model_and_optimiser_train_their_own_weights():
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    _gradients(model, slice(0, 6))
+    opt.step()
+    model2, opt2 = copy.deepcopy((model, opt))
+    before = [p.data.copy() for p in model2.parameters()]
+    for step in range(3):
+        _gradients(model2, slice(step, step + 6))
+        opt2.step()
+    assert all(not np.array_equal(p.data, b) for p, b in zip(model2.parameters(), before))
+    assert all(p.data.base is opt2._flat.data for p in model2.parameters())
+
+
+def test_replacing_one_parameter_leaves_the_others_and_their_dtype_alone():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    _gradients(model, slice(0, 6))
+    opt.step()
+    held = model[2].weight.data
+    model[0].weight.data = np.ones((4, 6), dtype=np.float64)  # another dtype: not packed
+    _gradients(model, slice(0, 6))
+    opt.step()
+    assert model[0].weight.dtype == np.float64
+    assert [p.dtype for p in model.parameters()][1:] == [np.float32] * 3
+    assert model[2].weight.data is held  # still following the parameter
+    model[0].weight.data = np.ones((4, 6), dtype=np.float32)  # fits its slot again
+    _gradients(model, slice(0, 6))
+    opt.step()
+    assert model[0].weight.data.base is opt._flat.data and model[2].weight.data is held
+
+
+def test_the_state_dicts_stay_live_while_updates_are_flat():
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    _gradients(model, slice(0, 6))
+    opt.step()
+    held = opt.state[1]["exp_avg"]
+    before = held.copy()
+    _gradients(model, slice(1, 7))
+    opt.step()
+    assert opt.state[1]["exp_avg"] is held and not np.array_equal(held, before)
+    assert [state["step"] for state in opt.state] == [2, 2, 2, 2]
+
+
+class _UnitStep(optim.Optimizer):
+    """A step of length lr along each parameter's gradient: not elementwise."""
+
+    @staticmethod
+    def update(param, grad, state, lr, scratch=None):
+        param -= lr * grad / np.linalg.norm(grad)
+
+
+def test_an_optimiser_that_is_not_elementwise_is_never_flat():
+    model = _model()
+    before = [p.data.copy() for p in model.parameters()]
+    opt = _UnitStep(model.parameters(), lr=0.1)
+    _gradients(model, slice(0, 6))
+    opt.step()
+    assert opt._flat is None
+    for p, b in zip(model.parameters(), before):
+        assert np.linalg.norm(p.data - b) == pytest.approx(0.1, rel=1e-5)

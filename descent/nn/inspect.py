@@ -60,6 +60,8 @@ def dead_unit_fractions(model, X, rows_at_a_time=None):
     if rows_at_a_time is None:
         widest = max([np.shape(X)[-1]] + [p.shape[-1] for p in model.parameters() if p.ndim])
         rows_at_a_time = max(1, _BLOCK_ELEMENTS // widest)
+    if np.ndim(X) < 2:  # one example given as a vector: one row
+        X = np.reshape(X, (1, -1))
     alive = {}
     for start in range(0, max(len(X), 1) if relus else 0, rows_at_a_time):
         with closing(layer_outputs(model, X[start:start + rows_at_a_time])) as outputs:
