@@ -263,8 +263,11 @@ class Optimizer:
         if not self._flat.ready():
             return False
         if self._flat_state is None:
-            self._joined_state()
-        return self._flat_state is not None
+            self._flat_state = self._joined_state()
+            if self._flat_state is None:
+                return False
+            self._mirror_flat_state()
+        return True
 
     def _joined_state(self):
         """The per-parameter state as one flat state, or None when the parameters'
@@ -285,8 +288,6 @@ class Optimizer:
                 joined[key] = value
             else:
                 return None
-        self._flat_state = joined
-        self._mirror_flat_state()
         return joined
 
     def _mirror_flat_state(self):
