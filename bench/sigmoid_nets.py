@@ -25,6 +25,21 @@ SMALL_NET_TARGETS = [
 ]
 
 
+def run_section(cfg, case_id, section_id, data, steps, title, note):
+    """Run every contender on ``data`` (interleaved, 5 repeats after the warm-up) and
+    return the case's one section, per step, with the small-network targets."""
+    repeats, warmup = cfg.repeats_for(5), cfg.warmup_rounds()
+    cfg.say(f"  {case_id}: {repeats} repeats after {warmup} warm-up, interleaved")
+    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
+    section = {
+        "case": case_id, "id": section_id, "title": title,
+        "unit": "us", "per": steps, "per_label": "step", "steps": steps,
+        "show": ["final_loss"], "contenders": results, "notes": [note],
+    }
+    harness.evaluate_targets(section, SMALL_NET_TARGETS)
+    return [section]
+
+
 def final_loss(weights, biases, X, T):
     out = np.asarray(X, dtype=np.float64)
     for w, b in zip(weights, biases):

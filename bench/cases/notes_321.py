@@ -13,14 +13,11 @@ import itertools
 
 import numpy as np
 
-from bench import harness
 from bench.common import epoch_orders
 from bench.sigmoid_nets import (  # noqa: F401  (memprobe looks here)
-    CONTENDERS, REQUIRES, SMALL_NET_TARGETS)
+    CONTENDERS, REQUIRES, run_section)
 
 ID = "b"
-DEFAULT_REPEATS = 5
-TARGETS = SMALL_NET_TARGETS
 
 
 def make_data(quick=False, seed=0):
@@ -39,17 +36,8 @@ def make_data(quick=False, seed=0):
 def run(cfg):
     data = make_data(cfg.quick, cfg.seed)
     steps = len(data["sequence"])
-    repeats, warmup = cfg.repeats_for(DEFAULT_REPEATS), cfg.warmup_rounds()
-    cfg.say(f"  b: {repeats} repeats after {warmup} warm-up, interleaved")
-    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
-    section = {
-        "case": ID, "id": "sgd",
-        "title": (f"the notes' 3-2-1 sigmoid MLP, ½Σ squared error, SGD batch 1 "
-                  f"(lr 0.9), {steps:,} steps"),
-        "unit": "us", "per": steps, "per_label": "step", "steps": steps,
-        "show": ["final_loss"], "contenders": results,
-        "notes": ["final_loss = mean ½Σ(t − o)² over the 8 patterns after training "
-                  "(same start, same example order: should agree to float precision)"],
-    }
-    harness.evaluate_targets(section, TARGETS)
-    return [section]
+    return run_section(
+        cfg, ID, "sgd", data, steps,
+        f"the notes' 3-2-1 sigmoid MLP, ½Σ squared error, SGD batch 1 (lr 0.9), {steps:,} steps",
+        "final_loss = mean ½Σ(t − o)² over the 8 patterns after training (same start, same "
+        "example order: should agree to float precision)")

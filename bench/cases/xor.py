@@ -8,14 +8,11 @@ NumPy (:mod:`bench.sigmoid_nets`). The table shows time per step.
 
 import numpy as np
 
-from bench import harness
 from bench.common import init_weights
 from bench.sigmoid_nets import (  # noqa: F401  (memprobe looks here)
-    CONTENDERS, REQUIRES, SMALL_NET_TARGETS)
+    CONTENDERS, REQUIRES, run_section)
 
 ID = "c"
-DEFAULT_REPEATS = 5
-TARGETS = SMALL_NET_TARGETS
 
 
 def make_data(quick=False, seed=0):
@@ -29,16 +26,8 @@ def make_data(quick=False, seed=0):
 def run(cfg):
     data = make_data(cfg.quick, cfg.seed)
     steps = data["steps"]
-    repeats, warmup = cfg.repeats_for(DEFAULT_REPEATS), cfg.warmup_rounds()
-    cfg.say(f"  c: {repeats} repeats after {warmup} warm-up, interleaved")
-    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
-    section = {
-        "case": ID, "id": "gd",
-        "title": (f"XOR, 2-4-1 sigmoid MLP, ½Σ squared error, full-batch gradient descent "
-                  f"(lr {data['lr']:g}), {steps:,} steps"),
-        "unit": "us", "per": steps, "per_label": "step", "steps": steps,
-        "show": ["final_loss"], "contenders": results,
-        "notes": ["final_loss = mean ½Σ(t − o)² over the 4 examples after training"],
-    }
-    harness.evaluate_targets(section, TARGETS)
-    return [section]
+    return run_section(
+        cfg, ID, "gd", data, steps,
+        f"XOR, 2-4-1 sigmoid MLP, ½Σ squared error, full-batch gradient descent "
+        f"(lr {data['lr']:g}), {steps:,} steps",
+        "final_loss = mean ½Σ(t − o)² over the 4 examples after training")
