@@ -34,6 +34,7 @@ _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
 # costs a small share of an epoch even on small data sets.
 _DEAD_UNIT_SAMPLE = 256
 _NORM_BLOCK = 65_536  # elements squared in float64 at a time
+_TOTALS_ELEMENTS = 65_536  # batch results buffered before the epoch's sums take them in
 
 
 TASKS = ("regression", "multiclass", "binary", "binary_logits")
@@ -79,7 +80,7 @@ class Targets:
             self.values = codes
 
     def subset(self, index):
-        return self.values if index is None else self.values[index]
+        return self.values if index is None else self.values.take(index, axis=0)
 
     def predicted_labels(self, output):
         """Class codes from the network's outputs (scores, probabilities or logits)."""
@@ -131,24 +132,46 @@ def _prepare_validation(validation, X, y, task, seed):
 
 
 class _EpochTotals:
-    """Running sums over an epoch's batches, turned into the epoch's training metrics."""
+    """Running sums over an epoch's batches, turned into the epoch's training metrics.
+
+    Each batch leaves its predicted labels (classification) or errors (regression) in
+    a buffer, and the buffer is added up once it holds ``_TOTALS_ELEMENTS`` values: a
+    few NumPy calls per chunk of batches instead of per batch.
+    """
 
     def __init__(self, targets):
         self.targets = targets
+        self.regression = targets.task == "regression"
         self.count = self.loss = self.correct = self.squared = self.absolute = 0.0
+        self._pending, self._targets, self._elements = [], [], 0
 
     def add(self, loss_value, output, target, size):
         self.count += size
         self.loss += loss_value * size
-        if self.targets.task == "regression":
-            error = output.reshape(target.shape) - target
-            self.squared += float(np.sum(error * error))
-            self.absolute += float(np.sum(np.abs(error)))
+        if self.regression:
+            self._pending.append(output.reshape(target.shape) - target)
         else:
-            predicted = self.targets.predicted_labels(output)
-            self.correct += int(np.count_nonzero(predicted.reshape(target.shape) == target))
+            self._pending.append(self.targets.predicted_labels(output))
+            self._targets.append(target)
+        self._elements += target.size
+        if self._elements >= _TOTALS_ELEMENTS:
+            self._add_pending()
+
+    def _add_pending(self):
+        if not self._pending:
+            return
+        if self.regression:
+            error = np.concatenate([e.reshape(-1) for e in self._pending])
+            self.squared += float(np.dot(error, error))
+            self.absolute += float(np.add.reduce(np.abs(error)))
+        else:
+            predicted = np.concatenate([p.reshape(-1) for p in self._pending])
+            target = np.concatenate([t.reshape(-1) for t in self._targets])
+            self.correct += int(np.count_nonzero(predicted == target))
+        self._pending, self._targets, self._elements = [], [], 0
 
     def metrics(self, total_sum_of_squares):
+        self._add_pending()
         record = {"loss": self.loss / self.count}
         if self.targets.task == "regression":
             width = self.targets.values.shape[1]
@@ -328,7 +351,7 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
             totals = _EpochTotals(targets)
             for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
                 full = len(index) == len(X) and batch_size is None
-                xb = X if full else X[index]
+                xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
                 yb = targets.subset(None if full else index)
                 value, output = _step(model, xb, yb, loss_fn, optimizer)
                 if not math.isfinite(value):
