@@ -243,7 +243,8 @@ class _BaseMLP(BaseEstimator):
                         optimizer=self._optimizer, batch_size=batch_size,
                         epochs=1 if incremental else self.max_iter, shuffle=self.shuffle,
                         seed=self._rng, stop=stop, validation=validation,
-                        callbacks=callbacks, progress=False, task=self._task)
+                        callbacks=callbacks, progress=False, task=self._task,
+                        diagnostics=False)
         self._record(history, validation is not None, len(X))
         if (not incremental and history.stop_reason.startswith("reached the maximum")
                 and not lbfgs):

@@ -23,7 +23,7 @@ from descent.nn.inspect import dead_unit_fractions
 from descent.nn.layers import Sequential
 from descent.nn.module import Module
 from descent.optim import LBFGS, get_optimizer
-from descent.stopping import MaxEpochs, TrainingDiverged
+from descent.stopping import MaxEpochs, TrainingDiverged, WeightChange
 from descent.tensor import no_grad
 
 _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
@@ -210,7 +210,7 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
 def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
           epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
           progress=None, classes=None, task=None, checkpoint=None, checkpoint_every=1,
-          resume=False):
+          resume=False, diagnostics=True):
     """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
 
     Parameters
@@ -260,6 +260,11 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         Continue from ``checkpoint`` if it exists: weights, optimiser state, random
         generators, history and epoch count, so the result equals an uninterrupted run
         bit for bit. Build the model and optimiser as for the original run.
+    diagnostics : bool
+        Record ``weight_change``, ``grad_norm`` and ``dead_fraction`` every epoch
+        (default). ``False`` skips them and their cost (norms over every parameter and a
+        forward pass on 256 rows per epoch, a few per cent of training a small network);
+        ``weight_change`` is still recorded when a ``WeightChange`` criterion needs it.
 
     Returns
     -------
@@ -313,16 +318,18 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     checkpointing = None if checkpoint is None else Checkpointing(checkpoint,
                                                                   checkpoint_every, resume)
     return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
-                shuffle, as_rng(seed), criteria, callbacks, checkpointing)
+                shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics)
 
 
 def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, shuffle,
-         rng, criteria, callbacks, checkpointing):
+         rng, criteria, callbacks, checkpointing, diagnostics):
     history = History()
     history.classes = targets.classes
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    watch_dead = isinstance(model, Sequential)
-    sample = X[np.linspace(0, len(X) - 1, min(len(X), _DEAD_UNIT_SAMPLE)).astype(np.intp)]
+    watch_dead = diagnostics and isinstance(model, Sequential)
+    watch_change = diagnostics or any(isinstance(c, WeightChange) for c in criteria)
+    sample = X[np.linspace(0, len(X) - 1, min(len(X), _DEAD_UNIT_SAMPLE)).astype(np.intp)] \
+        if watch_dead else None
     centred = targets.values - targets.values.mean(axis=0) \
         if targets.task == "regression" else None
     total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
@@ -363,10 +370,13 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
             if X_val is not None:
                 record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
             record["lr"] = optimizer.lr
-            for (_, p), old in zip(named, before):
-                np.subtract(p.data, old, out=old)  # the epoch's change, in the copy's memory
-            record["weight_change"] = _norm(*before)
-            record["grad_norm"] = {name: _norm(p.grad) for name, p in named if p.grad is not None}
+            if watch_change:
+                for (_, p), old in zip(named, before):
+                    np.subtract(p.data, old, out=old)  # the epoch's change, in the copy
+                record["weight_change"] = _norm(*before)
+            if diagnostics:
+                record["grad_norm"] = {name: _norm(p.grad) for name, p in named
+                                       if p.grad is not None}
             if watch_dead:
                 fractions = dead_unit_fractions(model, sample)
                 record["dead_fraction"] = float(np.mean(list(fractions.values()))) \

@@ -239,3 +239,58 @@ def test_weight_change_and_gradient_norms_are_exact_for_arrays_larger_than_a_blo
     assert history.last["weight_change"] == pytest.approx(change, rel=1e-6)
     assert history.last["grad_norm"]["0.weight"] == pytest.approx(
         np.linalg.norm(model[0].weight.grad.astype(np.float64)), rel=1e-12)
+
+
+def _spiral_run(**kwargs):
+    X, y = spirals(60, n_classes=3, noise=0.1, seed=3)
+    model = nn.MLP([2, 12, 3], rng=4)
+    history = descent.train(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.02,
+                            batch_size=7, epochs=4, seed=1, **kwargs)
+    return history, model
+
+
+def test_epoch_metrics_are_the_same_when_added_up_in_chunks(monkeypatch):
+    whole, _ = _spiral_run()
+    monkeypatch.setattr(sys.modules["descent.train"], "_TOTALS_ELEMENTS", 5)
+    chunked, _ = _spiral_run()
+    assert chunked["accuracy"] == whole["accuracy"]
+    assert chunked["loss"] == whole["loss"]
+    # a count of whole examples out of 60
+    assert whole.last["accuracy"] * 60 == pytest.approx(round(whole.last["accuracy"] * 60))
+
+
+def test_regression_metrics_are_the_same_when_added_up_in_chunks(monkeypatch):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 3))
+    Y = np.column_stack([X.sum(axis=1), X[:, 0] - X[:, 2]])
+
+    def run():
+        model = nn.Linear(3, 2, rng=0)
+        return descent.train(model, X, Y, loss="mse", optimizer="sgd", lr=0.05,
+                             batch_size=6, epochs=3, seed=0)
+
+    whole = run()
+    monkeypatch.setattr(sys.modules["descent.train"], "_TOTALS_ELEMENTS", 4)
+    chunked = run()
+    assert chunked["mse"] == pytest.approx(whole["mse"], rel=1e-12)
+    assert chunked["mae"] == pytest.approx(whole["mae"], rel=1e-12)
+    # the epoch's mse is its batch losses' mean, weighted by batch size (float32 sums)
+    assert whole.last["mse"] == pytest.approx(whole.last["loss"], rel=1e-6)
+
+
+def test_diagnostics_off_records_none_of_them_and_trains_the_same():
+    on, model_on = _spiral_run()
+    off, model_off = _spiral_run(diagnostics=False)
+    assert off["loss"] == on["loss"] and off["accuracy"] == on["accuracy"]
+    for key, value in model_on.state_dict().items():
+        np.testing.assert_array_equal(model_off.state_dict()[key], value)
+    assert {"weight_change", "grad_norm", "dead_fraction"} <= set(on.last)
+    assert not {"weight_change", "grad_norm", "dead_fraction"} & set(off.last)
+
+
+def test_diagnostics_off_still_records_the_weight_change_a_criterion_needs():
+    on, _ = _spiral_run(stop=descent.stopping.WeightChange(tol=1e-9))
+    off, _ = _spiral_run(stop=descent.stopping.WeightChange(tol=1e-9), diagnostics=False)
+    assert off["weight_change"] == on["weight_change"]
+    assert all(change > 0 for change in off["weight_change"])
+    assert "grad_norm" not in off.last
