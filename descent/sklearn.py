@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from descent import losses
+from descent import losses, ops
 from descent.backend import as_rng
 from descent.callbacks import Callback
 from descent.data import split_indices
@@ -198,14 +198,13 @@ class _BaseMLP(BaseEstimator):
         base = losses.get_loss(self.loss if callable(self.loss) else self._default_loss())
         weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
         alpha = self.alpha
+        if not alpha:
+            return base
 
         def loss(prediction, target):
-            value = base(prediction, target)
-            if not alpha:
-                return value
             # scikit-learn's L2 penalty: α/2 · Σ‖W‖² / batch size, weights only
-            penalty = sum((w * w).sum() for w in weights)
-            return value + penalty * (0.5 * alpha / len(prediction.data))
+            return ops.sum_of_squares(weights, 0.5 * alpha / len(prediction.data),
+                                      plus=base(prediction, target))
 
         return loss
 

@@ -423,7 +423,8 @@ def _norm(*arrays):
     for array in arrays:
         flat = array.reshape(-1)
         for start in range(0, flat.size, _NORM_BLOCK):
-            total += float(np.sum(np.square(flat[start:start + _NORM_BLOCK], dtype=np.float64)))
+            block = flat[start:start + _NORM_BLOCK].astype(np.float64, copy=False)
+            total += float(np.dot(block, block))
     return math.sqrt(total)
 
 

@@ -147,6 +147,10 @@ CASES = {
         lambda z: torch.nn.functional.binary_cross_entropy_with_logits(
             z, torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64), reduction="none"),
         lambda d, r: [r.normal(size=3) * 3]),
+    "sum_of_squares": Case(
+        lambda a, b: ops.sum_of_squares([a, b], 0.3),
+        lambda a, b: 0.3 * ((a * a).sum() + (b * b).sum()),
+        _two_broadcast),
     "squared_error": Case(
         lambda p: ops.squared_error(p, np.array([[0.5, -1.0], [2.0, 0.0]]), 0.25),
         lambda p: 0.25 * ((p - torch.tensor([[0.5, -1.0], [2.0, 0.0]])) ** 2).sum(),
@@ -319,3 +323,20 @@ def test_transpose_with_negative_axes_has_the_right_gradient():
 def test_batched_matmul_mismatch_is_a_shape_error():
     with pytest.raises(descent.ShapeError, match="do not broadcast"):
         descent.tensor(np.ones((2, 3, 4))) @ descent.tensor(np.ones((3, 4, 5)))
+
+
+def test_sum_of_squares_adds_plus_in_the_same_node():
+    rng = np.random.default_rng(8)
+    a, b, loss = rng.normal(size=(3, 2)), rng.normal(size=4), rng.normal(size=())
+    report = descent.gradcheck(lambda a, b, c: ops.sum_of_squares([a, b], 0.7, plus=c),
+                               a, b, loss)
+    assert report.ok, str(report)
+    tensors = [descent.tensor(v, requires_grad=True, dtype="float64") for v in (a, b, loss)]
+    out = ops.sum_of_squares(tensors[:2], 0.7, plus=tensors[2])
+    assert out.item() == pytest.approx(loss + 0.7 * (np.sum(a * a) + np.sum(b * b)), rel=1e-12)
+    assert out.parents == tuple(tensors[2:] + tensors[:2])
+    out.backward()
+    np.testing.assert_allclose(tensors[0].grad, 1.4 * a, rtol=1e-12)
+    assert tensors[2].grad == 1.0
+    with pytest.raises(descent.ShapeError, match="one number"):
+        ops.sum_of_squares(tensors[:1], plus=tensors[0])

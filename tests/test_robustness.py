@@ -64,6 +64,8 @@ CASES = {
     "step": (st.tuples(vectors(extreme)), ops.step),
     "softmax": (st.tuples(vectors(extreme)), ops.softmax),
     "log_softmax": (st.tuples(vectors(extreme)), ops.log_softmax),
+    "sum_of_squares": (st.tuples(vectors(extreme), vectors(extreme)),
+                       lambda a, b: ops.sum_of_squares([a, b], 0.25)),
     "squared_error": (st.tuples(vectors(extreme)),
                       lambda p: ops.squared_error(p, np.ones(4), 0.25)),
     "softmax_cross_entropy": (st.tuples(vectors(extreme)),

@@ -189,3 +189,27 @@ def test_digits_accuracy_is_close_to_scikit_learns():
     ours = MLPClassifier(**settings).fit(X_train, y_train).score(X_test, y_test)
     theirs = SkMLPClassifier(**settings).fit(X_train, y_train).score(X_test, y_test)
     assert ours >= theirs - 0.01
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_l2_penalty_and_sgd_steps_equal_scikit_learn_from_the_same_weights(alpha):
+    """Full-batch SGD without momentum from the same float64 weights: scikit-learn's loss
+    curve (cross-entropy + α/2·Σ‖W‖²/n) and weights after each epoch, to 1e-10."""
+    X, y = _iris()
+    settings = dict(hidden_layer_sizes=(5,), activation="tanh", solver="sgd", momentum=0.0,
+                    alpha=alpha, batch_size=len(X), learning_rate_init=0.1, max_iter=1,
+                    shuffle=False, random_state=0)
+    ours = MLPClassifier(**settings).fit(X, y)
+    theirs = SkMLPClassifier(**settings).fit(X, y)
+    layers = [m for m in ours.model_ if hasattr(m, "weight")]
+    for layer, w, b in zip(layers, theirs.coefs_, theirs.intercepts_):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    ours.set_params(warm_start=True, max_iter=3).fit(X, y)
+    theirs.set_params(warm_start=True, max_iter=3).fit(X, y)
+    np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-10)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
+                               theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
+    penalty = 0.5 * alpha * sum(np.sum(w * w) for w in theirs.coefs_) / len(X)
+    assert alpha == 0 or penalty > 1e-4 * theirs.loss_curve_[-1]  # a difference 1e-10 sees
