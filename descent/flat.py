@@ -112,7 +112,7 @@ class FlatParameters:
 
     def gather_grads(self):
         """Copy every parameter's ``.grad`` into ``self.grad`` (one call)."""
-        np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.grad)
+        np.concatenate([p.grad for p in self.params], axis=None, out=self.grad)
         return self.grad
 
     def views_of(self, array):

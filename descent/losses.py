@@ -128,24 +128,24 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 def _class_target(logits, target):
     """Validate integer labels (or probability targets) for ``logits``."""
     raw = target.data if isinstance(target, Tensor) else xp.asarray(target)
-    if raw.ndim == logits.ndim:
-        if raw.shape != logits.shape:
-            raise ShapeError(
-                f"probability targets have shape {raw.shape}, logits {logits.shape}"
-            )
-        return raw.astype(logits.dtype, copy=False)
-    if raw.ndim != logits.ndim - 1 or raw.shape != logits.shape[:-1]:
+    shape = logits.data.shape
+    if raw.ndim == len(shape):
+        if raw.shape != shape:
+            raise ShapeError(f"probability targets have shape {raw.shape}, logits {shape}")
+        return raw.astype(logits.data.dtype, copy=False)
+    if raw.shape != shape[:-1]:
         raise ShapeError(
-            f"labels have shape {raw.shape} but logits have shape {logits.shape}; pass one "
+            f"labels have shape {raw.shape} but logits have shape {shape}; pass one "
             "integer label per example, or probabilities shaped like the logits"
         )
-    if raw.dtype.kind == "f":
+    kind = raw.dtype.kind
+    if kind == "f":
         if not np.all(np.equal(np.mod(raw, 1), 0)):
             raise DescentValueError("class labels must be whole numbers")
-    elif raw.dtype.kind not in "iu":
+    elif kind not in "iu":
         raise DescentValueError(f"class labels must be integers, got dtype {raw.dtype}")
-    labels = raw.astype(np.intp, copy=False)
-    classes = logits.shape[-1]
+    labels = raw if raw.dtype == np.intp else raw.astype(np.intp)
+    classes = shape[-1]
     # one pass: as unsigned numbers, negative labels are the largest of all
     if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
         raise DescentValueError(

@@ -591,24 +591,24 @@ def softmax_cross_entropy(logits, target, scale=None):
     if target.ndim == logits.ndim:
         return _probability_cross_entropy(logits, target, scale)
     classes = z.shape[-1]
-    table = z.reshape(-1, classes)  # one row of scores per example (a view)
+    table = z if z.ndim == 2 else z.reshape(-1, classes)  # one row of scores per example
     # Flat positions: offsets[i] is where row i starts; a row's largest score and its
     # label's score are then a take() each (less overhead than 2-D fancy indexing).
     offsets = xp.arange(0, table.size, classes)
     shifted = table - table.take(offsets + table.argmax(axis=1))[:, None]
     exps = xp.exp(shifted)
     totals = xp.dot(exps, _ones(classes, z.dtype))  # row sums, as one BLAS call
-    picks = offsets + target.reshape(-1)
+    picks = offsets + (target if target.ndim == 1 else target.reshape(-1))
     out = xp.log(totals)
     out -= shifted.take(picks)
 
     def local_grad():
         probs = exps / totals[:, None]  # the softmax, from the forward pass's exponentials
         probs.reshape(-1)[picks] -= 1
-        return probs.reshape(z.shape)
+        return probs if z.ndim == 2 else probs.reshape(z.shape)
 
-    return _loss_node(out.reshape(target.shape), local_grad, logits, scale,
-                      "softmax_cross_entropy")
+    return _loss_node(out if target.ndim == 1 else out.reshape(target.shape), local_grad,
+                      logits, scale, "softmax_cross_entropy")
 
 
 def _probability_cross_entropy(logits, target, scale):
