@@ -65,13 +65,13 @@ class FlatParameters:
         """True when every parameter is trainable, has a gradient, and its ``p.data`` is
         its slice of ``self.data`` (packed first, or a replaced array copied into its
         slot, when that is safe)."""
-        for p in self.params:
-            if p.grad is None or not p.requires_grad:
-                return False
         if self.views is None:
-            return self._pack()
+            return all(p.grad is not None and p.requires_grad for p in self.params) \
+                and self._pack()
         flat, views = self.data, self.views
         for index, p in enumerate(self.params):
+            if p.grad is None or not p.requires_grad:
+                return False
             # (a copied optimiser's views are arrays of their own: their base tells)
             if (p.data is not views[index] or views[index].base is not flat) \
                     and not self._restore(index):
