@@ -234,7 +234,7 @@ ACTIVATION_RULES = {
     "sigmoid": (_sigmoid, lambda out: out * (1 - out)),            # σ' = σ(1 − σ)
     "tanh": (xp.tanh, lambda out: 1 - out * out),                   # 1 − tanh² = 1/cosh²
     "relu": (lambda z, out=None: xp.maximum(z, 0, out=out),         # relu' = 1 where z > 0
-             lambda out: out > 0),                                  # (out > 0), else 0
+             xp.sign),  # out ≥ 0: sign(out) is 1 where out > 0, else 0 (float: no cast)
 }
 
 
@@ -544,15 +544,14 @@ def sum_of_squares(tensors, scale=1.0, plus=None):
     >>> sum_of_squares([w], 0.5, plus=descent.tensor(1.0)).item()
     13.5
     """
-    tensors = tuple(as_tensor(t) for t in tensors)
+    tensors = [as_tensor(t) for t in tensors]
     total = 0.0
     for t in tensors:
-        flat = t.data.reshape(-1)
-        total += float(xp.dot(flat, flat))
+        total += float(xp.vdot(t.data, t.data))  # (vdot flattens: no reshape)
     total *= scale
     if plus is None:
         dtype = tensors[0].data.dtype if tensors else get_default_dtype()
-        parents = tensors
+        parents = tuple(tensors)
     else:
         plus = as_tensor(plus)
         if plus.data.size != 1:
@@ -562,8 +561,8 @@ def sum_of_squares(tensors, scale=1.0, plus=None):
 
     def backward(g):
         factor = 2.0 * scale * float(g)
-        grads = tuple(t.data * factor for t in tensors)
-        return grads if plus is None else (g.reshape(plus.data.shape), *grads)
+        grads = [t.data * factor for t in tensors]
+        return grads if plus is None else [g.reshape(plus.data.shape), *grads]
 
     return make_node(xp.asarray(total, dtype=dtype), parents, backward, "sum_of_squares")
 

@@ -16,7 +16,8 @@ CONTENDERS = {
           "adam": ["descent", "pytorch", "sklearn", "numpy", "floor"]},
     "b": {"sgd": ["descent", "pytorch", "micrograd", "numpy"]},
     "c": {"gd": ["descent", "pytorch", "micrograd", "numpy"]},
-    "d": {"adam": ["descent", "pytorch", "sklearn"], "estimators": ["descent", "sklearn"]},
+    "d": {"adam": ["descent", "pytorch", "sklearn"], "estimators": ["descent", "sklearn"],
+          "estimators-alpha": ["descent", "sklearn"]},
 }
 
 
