@@ -34,7 +34,7 @@ _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
 # costs a small share of an epoch even on small data sets.
 _DEAD_UNIT_SAMPLE = 256
 _NORM_BLOCK = 65_536  # elements squared in float64 at a time
-_TOTALS_ELEMENTS = 65_536  # batch results buffered before the epoch's sums take them in
+_TOTALS_ELEMENTS = 4_096  # batch results buffered before the epoch's sums take them in
 
 
 TASKS = ("regression", "multiclass", "binary", "binary_logits")
