@@ -126,7 +126,8 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
 
 def _class_target(logits, target):
-    """Validate integer labels (or probability targets) for ``logits``."""
+    """Validate integer labels (or probability targets) for ``logits``; whole-number
+    float labels become integers."""
     raw = target.data if isinstance(target, Tensor) else xp.asarray(target)
     shape = logits.data.shape
     if raw.ndim == len(shape):
@@ -142,17 +143,10 @@ def _class_target(logits, target):
     if kind == "f":
         if not np.all(np.equal(np.mod(raw, 1), 0)):
             raise DescentValueError("class labels must be whole numbers")
+        raw = raw.astype(np.intp)
     elif kind not in "iu":
         raise DescentValueError(f"class labels must be integers, got dtype {raw.dtype}")
-    labels = raw if raw.dtype == np.intp else raw.astype(np.intp)
-    classes = shape[-1]
-    # one pass: as unsigned numbers, negative labels are the largest of all
-    if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
-        raise DescentValueError(
-            f"class labels must lie in 0..{classes - 1} for {classes} outputs; got labels "
-            f"from {raw.min()} to {raw.max()}"
-        )
-    return labels
+    return raw
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -178,6 +172,8 @@ def nll_loss(log_probabilities, target, reduction="mean"):
     """Negative log-likelihood −log p_y from log-probabilities (e.g. ``log_softmax``)."""
     log_probabilities = as_tensor(log_probabilities)
     labels = _class_target(log_probabilities, target)
+    if labels.ndim < log_probabilities.ndim:
+        labels = ops.class_indices(labels, log_probabilities.shape[-1])
     if labels.ndim == log_probabilities.ndim:
         return _reduce(-ops.sum(log_probabilities * labels, axis=-1), reduction)
     picked = ops.getitem(log_probabilities, (*np.indices(labels.shape), labels))

@@ -15,7 +15,7 @@ import builtins
 import numpy as np
 
 from descent.backend import get_default_dtype, xp
-from descent.errors import ShapeError
+from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.tensor import Tensor, as_tensor, make_node
 
 
@@ -36,19 +36,22 @@ def _pair(a, b):
 
 
 _ONES_CACHE = {}
-_ONES_CACHE_SIZE = 64
+_ONES_CACHE_SIZE = 64        # vectors kept (batch sizes and class counts seen)
+_ONES_CACHE_LENGTH = 65_536  # longer ones are made when needed, not kept
 
 
 def _ones(n, dtype):
-    """A shared, read-only vector of ``n`` ones: ``ones @ a`` sums the rows of ``a`` in
-    one BLAS call, with less overhead than a NumPy reduction over an axis."""
+    """A read-only vector of ``n`` ones: ``ones @ a`` sums the rows of ``a`` in one BLAS
+    call, with less overhead than a NumPy reduction over an axis. Short ones are shared."""
     key = (n, dtype)
     ones = _ONES_CACHE.get(key)
     if ones is None:
-        if len(_ONES_CACHE) >= _ONES_CACHE_SIZE:
-            _ONES_CACHE.clear()
-        ones = _ONES_CACHE[key] = xp.ones(n, dtype=dtype)
+        ones = xp.ones(n, dtype=dtype)
         ones.flags.writeable = False
+        if n <= _ONES_CACHE_LENGTH:
+            if len(_ONES_CACHE) >= _ONES_CACHE_SIZE:
+                _ONES_CACHE.clear()
+            _ONES_CACHE[key] = ones
     return ones
 
 
@@ -550,14 +553,17 @@ def sum_of_squares(tensors, scale=1.0, plus=None):
         total += float(xp.vdot(t.data, t.data))  # (vdot flattens: no reshape)
     total *= scale
     if plus is None:
-        dtype = tensors[0].data.dtype if tensors else get_default_dtype()
         parents = tuple(tensors)
     else:
         plus = as_tensor(plus)
         if plus.data.size != 1:
             raise ShapeError(f"plus must hold one number, it has shape {plus.shape}")
-        dtype, parents = plus.data.dtype, (plus, *tensors)
+        parents = (plus, *tensors)
         total += float(plus.data.reshape(-1)[0])
+    dtype = parents[0].data.dtype if parents else get_default_dtype()
+    for parent in parents:  # the widest dtype among them (float64 wins)
+        if parent.data.dtype != dtype:
+            dtype = xp.result_type(dtype, parent.data.dtype)
 
     def backward(g):
         factor = 2.0 * scale * float(g)
@@ -576,6 +582,21 @@ def squared_error(prediction, target, scale=None):
     prediction = as_tensor(prediction)
     diff = prediction.data - _constant(target)
     return _loss_node(diff * diff, lambda: 2 * diff, prediction, scale, "squared_error")
+
+
+def class_indices(labels, classes):
+    """``labels`` as an intp array of class indices, checked to lie in 0..classes−1
+    (integer arrays only)."""
+    if labels.dtype.kind not in "iu":
+        raise DescentTypeError(f"class labels must be integers, got dtype {labels.dtype}")
+    labels = labels if labels.dtype == xp.intp else labels.astype(xp.intp)
+    # one pass: as unsigned numbers, negative labels are the largest of all
+    if labels.size and xp.maximum.reduce(labels.view(xp.uintp), axis=None) >= classes:
+        raise DescentValueError(
+            f"class labels must lie in 0..{classes - 1} for {classes} outputs; got labels "
+            f"from {labels.min()} to {labels.max()}"
+        )
+    return labels
 
 
 def softmax_cross_entropy(logits, target, scale=None):
@@ -597,12 +618,15 @@ def softmax_cross_entropy(logits, target, scale=None):
     shifted = table - table.take(offsets + table.argmax(axis=1))[:, None]
     exps = xp.exp(shifted)
     totals = xp.dot(exps, _ones(classes, z.dtype))  # row sums, as one BLAS call
-    picks = offsets + (target if target.ndim == 1 else target.reshape(-1))
+    picks = offsets + class_indices(target if target.ndim == 1 else target.reshape(-1),
+                                    classes)
     out = xp.log(totals)
     out -= shifted.take(picks)
 
     def local_grad():
-        probs = exps / totals[:, None]  # the softmax, from the forward pass's exponentials
+        # the softmax, from the forward pass's exponentials; C order, so that the flat
+        # view below is a view (transposed logits give Fortran-ordered exponentials)
+        probs = xp.divide(exps, totals[:, None], order="C")
         probs.reshape(-1)[picks] -= 1
         return probs if z.ndim == 2 else probs.reshape(z.shape)
 

@@ -469,19 +469,18 @@ def _backward_plan(root):
     """What ``backward()`` from ``root`` visits: the op results (rules to apply) in
     reverse creation order, so every child comes before its parents, and the leaves
     (gradients to store), found without recursion."""
+    if root._backward is None:
+        return [], [root]
     visited = {root}
     stack = [root]
     inner, leaves = [], []
     while stack:
         node = stack.pop()
-        if node._backward is None:
-            leaves.append(node)
-            continue
         inner.append(node)
         for parent in node._parents:
             if parent.requires_grad and parent not in visited:
                 visited.add(parent)
-                stack.append(parent)
+                (leaves if parent._backward is None else stack).append(parent)
     inner.sort(key=_CREATION_ORDER, reverse=True)
     return inner, leaves
 

@@ -84,6 +84,41 @@ def test_cross_entropy_with_probability_targets_matches_torch(reduction):
            torch.tensor(SOFT_TARGETS), reduction)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "3-d", "one example", "uint64 labels"])
+def test_cross_entropy_matches_torch_for_any_memory_layout_and_shape(layout):
+    """Transposed (Fortran-ordered) logits, a batch of sequences, a single example and
+    unsigned labels: values and gradients equal torch's."""
+    rng = np.random.default_rng(11)
+    if layout == "fortran":
+        logits, labels = np.asfortranarray(rng.normal(size=(6, 5))), rng.integers(0, 5, 6)
+    elif layout == "3-d":
+        logits, labels = rng.normal(size=(2, 3, 4)), rng.integers(0, 4, (2, 3))
+    elif layout == "one example":
+        logits, labels = rng.normal(size=4), np.array(2)
+    else:
+        logits, labels = rng.normal(size=(3, 4)), np.array([3, 0, 2], dtype=np.uint64)
+    x = descent.tensor(logits, requires_grad=True, dtype="float64")
+    if layout == "fortran":
+        x.data = np.asfortranarray(x.data)
+    out = L.cross_entropy(x, labels, reduction="sum")
+    out.backward()
+    t = torch.tensor(np.ascontiguousarray(logits), requires_grad=True)
+    flat_t = t.reshape(-1, t.shape[-1]) if t.ndim > 1 else t.reshape(1, -1)
+    expected = TF.cross_entropy(flat_t, torch.tensor(labels.astype(np.int64)).reshape(-1),
+                                reduction="sum")
+    expected.backward()
+    assert out.item() == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("labels", [[0, 4, 1], [0, -1, 1], [4, 0, 0]])
+def test_the_cross_entropy_op_itself_refuses_labels_out_of_range(labels):
+    """Called directly (not through losses.cross_entropy), the op still checks: a label
+    of k or −1 must not read a neighbouring row's score."""
+    with pytest.raises(descent.DescentValueError, match=r"0\.\.3 for 4 outputs"):
+        descent.ops.softmax_cross_entropy(descent.tensor(np.zeros((3, 4))), np.array(labels))
+
+
 def test_cross_entropy_with_one_hot_targets_equals_integer_labels():
     one_hot = np.eye(4)[LABELS]
     for reduction in REDUCTIONS:

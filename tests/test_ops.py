@@ -340,3 +340,13 @@ def test_sum_of_squares_adds_plus_in_the_same_node():
     assert tensors[2].grad == 1.0
     with pytest.raises(descent.ShapeError, match="one number"):
         ops.sum_of_squares(tensors[:1], plus=tensors[0])
+
+
+def test_sum_of_squares_takes_the_widest_dtype():
+    small = descent.tensor([1.0, 2.0], dtype="float32", requires_grad=True)
+    wide = descent.tensor([1e-9], dtype="float64", requires_grad=True)
+    assert ops.sum_of_squares([small, wide]).dtype == np.float64
+    assert ops.sum_of_squares([small], plus=descent.tensor(1e-9, dtype="float64")).dtype \
+        == np.float64
+    assert ops.sum_of_squares([small], plus=descent.tensor(1.0, dtype="float32")).dtype \
+        == np.float32
