@@ -30,6 +30,7 @@ from descent.optim import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
 from descent.stopping import Criterion, EarlyStopping, LossPlateau
 from descent.functional import sigmoid, softmax
 from descent.nn.inspect import predict
+from descent.tensor import is_grad_enabled
 from descent.train import train
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
@@ -91,8 +92,27 @@ class _AdaptivePlateau(Criterion):
         return None
 
 
-def _half_mean_squared_error(prediction, target):
-    return losses.mse(prediction, target) * 0.5
+class _SquaredErrorReport(Callback):
+    """scikit-learn's squared error with k outputs: it reports half the mean over all
+    n·k entries, but steps along the gradient of half the per-example sum over the k
+    outputs (k times larger). descent trains on the latter (``losses.sse``), so that the
+    steps are the same, and this callback turns each epoch's recorded loss into the
+    former: it takes (1 − 1/k) of the epoch's mean data loss off."""
+
+    def __init__(self, outputs):
+        self.excess = 1.0 - 1.0 / outputs
+        self.total = self.rows = 0.0
+
+    def seen(self, value, rows):
+        self.total += value * rows
+        self.rows += rows
+
+    def on_epoch_begin(self, epoch):
+        self.total = self.rows = 0.0
+
+    def on_epoch_end(self, record):
+        if self.rows:
+            record["loss"] -= self.excess * self.total / self.rows
 
 
 class _BaseMLP(BaseEstimator):
@@ -194,17 +214,28 @@ class _BaseMLP(BaseEstimator):
         return LBFGS(params, lr=1.0, max_iter=1, max_eval=self.max_fun,
                      tolerance_grad=self.tol, history_size=10)
 
-    def _loss_function(self, model):
+    def _loss_report(self):
+        """A callback that turns the recorded loss into scikit-learn's, or None."""
+        return None
+
+    def _loss_function(self, model, report=None):
+        """The training loss: the data loss plus scikit-learn's L2 penalty; ``report``
+        (a _SquaredErrorReport) is told each training batch's data loss."""
         base = losses.get_loss(self.loss if callable(self.loss) else self._default_loss())
         weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
         alpha = self.alpha
-        if not alpha:
+        if not alpha and report is None:
             return base
 
         def loss(prediction, target):
+            value = base(prediction, target)
+            if report is not None and is_grad_enabled():  # (not for validation data)
+                report.seen(value.item(), len(prediction.data))
+            if not alpha:
+                return value
             # scikit-learn's L2 penalty: α/2 · Σ‖W‖² / batch size, weights only
             return ops.sum_of_squares(weights, 0.5 * alpha / len(prediction.data),
-                                      plus=base(prediction, target))
+                                      plus=value)
 
         return loss
 
@@ -238,7 +269,11 @@ class _BaseMLP(BaseEstimator):
         batch_size = None if lbfgs else (min(200, len(X)) if self.batch_size == "auto"
                                          else min(self.batch_size, len(X)))
         stop, callbacks = self._stopping(incremental, validation, len(X))
-        history = train(self.model_, X, targets, loss=self._loss_function(self.model_),
+        report = self._loss_report()
+        if report is not None:
+            callbacks.insert(0, report)  # before anything reads the epoch's loss
+        history = train(self.model_, X, targets,
+                        loss=self._loss_function(self.model_, report),
                         optimizer=self._optimizer, batch_size=batch_size,
                         epochs=1 if incremental else self.max_iter, shuffle=self.shuffle,
                         seed=self._rng, stop=stop, validation=validation,
@@ -405,8 +440,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     _task = "regression"
 
     def _default_loss(self):
-        # scikit-learn's squared error: half the mean of (y − ŷ)² over all entries
-        return _half_mean_squared_error if self.loss in (None, "squared_error") else self.loss
+        # scikit-learn's squared error: its gradient is that of ½ Σ_k (y − ŷ)² per example
+        # (see _SquaredErrorReport for the loss it reports with several outputs)
+        return losses.sse if self.loss in (None, "squared_error") else self.loss
+
+    def _loss_report(self):
+        default = self.loss in (None, "squared_error")
+        return _SquaredErrorReport(self.n_outputs_) if default and self.n_outputs_ > 1 \
+            else None
 
     def _prepare(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits, load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
@@ -213,3 +214,28 @@ def test_l2_penalty_and_sgd_steps_equal_scikit_learn_from_the_same_weights(alpha
         np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
     penalty = 0.5 * alpha * sum(np.sum(w * w) for w in theirs.coefs_) / len(X)
     assert alpha == 0 or penalty > 1e-4 * theirs.loss_curve_[-1]  # a difference 1e-10 sees
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_regressor_steps_and_loss_curve_equal_scikit_learn_from_the_same_weights(outputs,
+                                                                                 alpha):
+    """scikit-learn's squared error reports ½·mean over all entries but steps along the
+    gradient of ½·Σ over the outputs per example: with two outputs both must match."""
+    X, y = make_regression(120, 5, n_targets=outputs, noise=1.0, random_state=0)
+    y = y / y.std()
+    settings = dict(hidden_layer_sizes=(7,), activation="relu", solver="sgd", momentum=0.0,
+                    alpha=alpha, batch_size=50, learning_rate_init=0.01, max_iter=1,
+                    shuffle=False, random_state=0, tol=0.0, n_iter_no_change=100)
+    ours = MLPRegressor(**settings).fit(X, y)
+    theirs = SkMLPRegressor(**settings).fit(X, y)
+    layers = [m for m in ours.model_ if hasattr(m, "weight")]
+    for layer, w, b in zip(layers, theirs.coefs_, theirs.intercepts_):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    ours.set_params(warm_start=True, max_iter=6).fit(X, y)
+    theirs.set_params(warm_start=True, max_iter=6).fit(X, y)
+    np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-10)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
+                               theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
