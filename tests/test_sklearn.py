@@ -192,26 +192,34 @@ def test_digits_accuracy_is_close_to_scikit_learns():
     assert ours >= theirs - 0.01
 
 
+def _assert_fits_equal_from_the_same_weights(ours_class, theirs_class, X, y, epochs,
+                                             **settings):
+    """Fit one epoch each, give descent's estimator scikit-learn's weights, fit ``epochs``
+    more: the loss curves and the weights must then agree to 1e-10. Returns theirs."""
+    settings.update(solver="sgd", momentum=0.0, max_iter=1, shuffle=False, random_state=0)
+    ours = ours_class(**settings).fit(X, y)
+    theirs = theirs_class(**settings).fit(X, y)
+    layers = [m for m in ours.model_ if hasattr(m, "weight")]
+    for layer, w, b in zip(layers, theirs.coefs_, theirs.intercepts_):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    ours.set_params(warm_start=True, max_iter=epochs).fit(X, y)
+    theirs.set_params(warm_start=True, max_iter=epochs).fit(X, y)
+    np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-10)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
+                               theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
+    return theirs
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 def test_l2_penalty_and_sgd_steps_equal_scikit_learn_from_the_same_weights(alpha):
     """Full-batch SGD without momentum from the same float64 weights: scikit-learn's loss
     curve (cross-entropy + α/2·Σ‖W‖²/n) and weights after each epoch, to 1e-10."""
     X, y = _iris()
-    settings = dict(hidden_layer_sizes=(5,), activation="tanh", solver="sgd", momentum=0.0,
-                    alpha=alpha, batch_size=len(X), learning_rate_init=0.1, max_iter=1,
-                    shuffle=False, random_state=0)
-    ours = MLPClassifier(**settings).fit(X, y)
-    theirs = SkMLPClassifier(**settings).fit(X, y)
-    layers = [m for m in ours.model_ if hasattr(m, "weight")]
-    for layer, w, b in zip(layers, theirs.coefs_, theirs.intercepts_):
-        layer.weight.data[...] = w
-        layer.bias.data[...] = b
-    ours.set_params(warm_start=True, max_iter=3).fit(X, y)
-    theirs.set_params(warm_start=True, max_iter=3).fit(X, y)
-    np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-10)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
-                               theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
+    theirs = _assert_fits_equal_from_the_same_weights(
+        MLPClassifier, SkMLPClassifier, X, y, 3, hidden_layer_sizes=(5,), activation="tanh",
+        alpha=alpha, batch_size=len(X), learning_rate_init=0.1)
     penalty = 0.5 * alpha * sum(np.sum(w * w) for w in theirs.coefs_) / len(X)
     assert alpha == 0 or penalty > 1e-4 * theirs.loss_curve_[-1]  # a difference 1e-10 sees
 
@@ -223,19 +231,7 @@ def test_regressor_steps_and_loss_curve_equal_scikit_learn_from_the_same_weights
     """scikit-learn's squared error reports ½·mean over all entries but steps along the
     gradient of ½·Σ over the outputs per example: with two outputs both must match."""
     X, y = make_regression(120, 5, n_targets=outputs, noise=1.0, random_state=0)
-    y = y / y.std()
-    settings = dict(hidden_layer_sizes=(7,), activation="relu", solver="sgd", momentum=0.0,
-                    alpha=alpha, batch_size=50, learning_rate_init=0.01, max_iter=1,
-                    shuffle=False, random_state=0, tol=0.0, n_iter_no_change=100)
-    ours = MLPRegressor(**settings).fit(X, y)
-    theirs = SkMLPRegressor(**settings).fit(X, y)
-    layers = [m for m in ours.model_ if hasattr(m, "weight")]
-    for layer, w, b in zip(layers, theirs.coefs_, theirs.intercepts_):
-        layer.weight.data[...] = w
-        layer.bias.data[...] = b
-    ours.set_params(warm_start=True, max_iter=6).fit(X, y)
-    theirs.set_params(warm_start=True, max_iter=6).fit(X, y)
-    np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-10)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
-                               theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12)
+    _assert_fits_equal_from_the_same_weights(
+        MLPRegressor, SkMLPRegressor, X, y / y.std(), 6, hidden_layer_sizes=(7,),
+        activation="relu", alpha=alpha, batch_size=50, learning_rate_init=0.01, tol=0.0,
+        n_iter_no_change=100)
