@@ -143,17 +143,24 @@ def _same(a, b):
     return type(a) is type(b) and a == b
 
 
-def test_read_round_trips_csv_files(tmp_path):
+def _written_and_read(tmp_path, name):
+    """The test history written to ``name`` and read back: (original, read, path)."""
     h = _history()
-    path = tmp_path / "history.csv"
-    h.to_csv(path)
+    path = tmp_path / name
+    (h.to_csv if name.endswith(".csv") else h.to_json)(path)
     back = History.read(path)
     assert len(back) == 3
-    assert back["epoch"] == [1, 2, 3] and all(type(e) is int for e in back["epoch"])
+    assert back["epoch"] == [1, 2, 3]
     assert back["loss"] == [0.5, 0.25, 0.125]
+    assert back["lr"] == [None, None, 0.01]
+    return h, back, path
+
+
+def test_read_round_trips_csv_files(tmp_path):
+    h, back, path = _written_and_read(tmp_path, "history.csv")
+    assert all(type(e) is int for e in back["epoch"])
     val = back["val_loss"]
     assert math.isnan(val[0]) and val[1:] == [0.75, None]     # NaN stays NaN, blank is None
-    assert back["lr"] == [None, None, 0.01]
     assert back["grad_norm"] == [{"0.weight": 1.0, "0.bias": 0.25},
                                  {"0.weight": 0.5, "0.bias": math.inf},
                                  {"0.weight": 0.25, "0.bias": 0.0}]
@@ -164,15 +171,8 @@ def test_read_round_trips_csv_files(tmp_path):
 
 
 def test_read_round_trips_json_files(tmp_path):
-    h = _history()
-    path = tmp_path / "history.json"
-    h.to_json(path)
-    back = History.read(path)
-    assert len(back) == 3
-    assert back["epoch"] == [1, 2, 3]
-    assert back["loss"] == [0.5, 0.25, 0.125]
+    h, back, _ = _written_and_read(tmp_path, "history.json")
     assert back["val_loss"] == [None, 0.75, None]               # NaN was written as null
-    assert back["lr"] == [None, None, 0.01]
     assert back["grad_norm"] == [{"0.weight": 1.0, "0.bias": 0.25},
                                  {"0.weight": 0.5, "0.bias": None},
                                  {"0.weight": 0.25, "0.bias": 0.0}]
