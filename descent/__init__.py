@@ -1,23 +1,12 @@
 """descent: neural networks trained by gradient descent and backpropagation, explained.
 
-The public face of the package: everything a user needs is re-exported here.
+The public face of the package: everything a user needs is re-exported here. The layers
+underneath, lowest first (an import only goes down): ``autograd``, ``nn``, ``losses``,
+``optim``, ``data``, ``files``, ``training``, ``teach``; the faces (``cli``, ``sklearn``,
+``plot``, ``tabular``) sit on top and are imported on their own.
 """
 
 from descent._version import __version__
-from descent import (
-    callbacks,
-    data,
-    datasets,
-    diagnostics,
-    functional,
-    losses,
-    metrics,
-    nn,
-    optim,
-    schedules,
-    stopping,
-)
-from descent.backend import get_default_dtype, manual_seed, set_default_dtype
 from descent.errors import (
     DescentError,
     DescentTypeError,
@@ -25,9 +14,12 @@ from descent.errors import (
     GradientError,
     ShapeError,
 )
-from descent.gradcheck import GradcheckReport, gradcheck, slope
-from descent.graph import to_dot
-from descent.ops import (
+from descent import autograd, data, files, losses, nn, optim, teach, training
+from descent.autograd import functional
+from descent.autograd.backend import get_default_dtype, manual_seed, set_default_dtype
+from descent.autograd.gradcheck import GradcheckReport, gradcheck, slope
+from descent.autograd.graph import to_dot
+from descent.autograd.ops import (
     abs,
     clip,
     concatenate,
@@ -45,26 +37,30 @@ from descent.ops import (
     transpose,
     where,
 )
-from descent.examples import EXAMPLES, build_example
-from descent.explain import explain, trace_report
-from descent.history import History
-from descent.checkpoint import CheckpointError
-from descent.io import ModelFileError, load, save
-from descent.stopping import TrainingDiverged
-from descent.minimize import minimize
-from descent.perceptron import train_perceptron
-from descent.tensor import Tensor, is_grad_enabled, no_grad, tensor
-from descent.train import train
-from descent.validation import cross_validate
+from descent.autograd.tensor import Tensor, is_grad_enabled, no_grad, tensor
+from descent.data import datasets
+from descent.files.model import ModelFileError, load, save
+from descent.optim import schedules
+from descent.teach.examples import EXAMPLES, build_example
+from descent.teach.explain import explain, trace_report
+from descent.teach.minimize import minimize
+from descent.teach.perceptron import train_perceptron
+from descent.training import callbacks, diagnostics, metrics, stopping
+from descent.training.checkpoint import CheckpointError
+from descent.training.history import History
+from descent.training.loop import train
+from descent.training.stopping import TrainingDiverged
+from descent.training.validation import cross_validate
 
 
 __all__ = [
-    "CheckpointError", "EXAMPLES", "History", "ModelFileError", "TrainingDiverged", "load", "save", "build_example", "explain", "minimize", "trace_report", "callbacks", "cross_validate", "data", "datasets", "diagnostics", "metrics",
-    "stopping", "train", "train_perceptron",
-    "DescentError", "DescentTypeError", "DescentValueError", "GradcheckReport",
-    "GradientError", "ShapeError", "Tensor", "__version__", "abs", "clip", "concatenate",
-    "exp", "functional", "losses", "nn", "optim", "schedules", "get_default_dtype", "gradcheck", "is_grad_enabled", "linear",
-    "log", "manual_seed", "matmul", "maximum", "mean", "minimum", "no_grad", "reshape",
-    "set_default_dtype", "slope", "sqrt", "stack", "sum", "tensor", "to_dot", "transpose",
-    "where",
+    "CheckpointError", "DescentError", "DescentTypeError", "DescentValueError", "EXAMPLES",
+    "GradcheckReport", "GradientError", "History", "ModelFileError", "ShapeError", "Tensor",
+    "TrainingDiverged", "__version__", "abs", "autograd", "build_example", "callbacks",
+    "clip", "concatenate", "cross_validate", "data", "datasets", "diagnostics", "exp",
+    "explain", "files", "functional", "get_default_dtype", "gradcheck", "is_grad_enabled",
+    "linear", "load", "log", "losses", "manual_seed", "matmul", "maximum", "mean", "metrics",
+    "minimize", "minimum", "nn", "no_grad", "optim", "reshape", "save", "schedules",
+    "set_default_dtype", "slope", "sqrt", "stack", "stopping", "sum", "tensor", "teach",
+    "to_dot", "trace_report", "train", "train_perceptron", "training", "transpose", "where",
 ]

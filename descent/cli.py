@@ -12,19 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-from descent import demo
+from descent.teach import demo
 from descent._version import __version__
-from descent.archive import write_atomically
+from descent.files.archive import write_atomically
 from descent.errors import DescentError
-from descent.examples import EXAMPLES, build_example
-from descent.explain import explain, load_spec, trace_report
-from descent.history import History
-from descent.io import load, save
+from descent.teach.examples import EXAMPLES, build_example
+from descent.teach.explain import explain, load_spec, trace_report
+from descent.training.history import History
+from descent.files.model import load, save
 from descent.nn.summary import summary
-from descent.optim import OPTIMIZERS
-from descent.report import RENDERERS, Report, Table
-from descent.functional import ACTIVATIONS
-from descent.losses import LOSSES
+from descent.optim.optimizers import OPTIMIZERS
+from descent.teach.report import RENDERERS, Report, Table
+from descent.autograd.functional import ACTIVATIONS
+from descent.losses.functions import LOSSES
 
 
 def _hidden(text):

@@ -21,17 +21,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from descent import losses, ops
-from descent.backend import as_rng
-from descent.callbacks import Callback
-from descent.data import split_indices
+from descent import losses
+from descent.autograd import ops
+from descent.autograd.backend import as_rng
+from descent.training.callbacks import Callback
+from descent.data.preprocessing import split_indices
 from descent.nn.layers import MLP
-from descent.optim import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
-from descent.stopping import Criterion, EarlyStopping, LossPlateau
-from descent.functional import sigmoid, softmax
+from descent.optim.optimizers import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
+from descent.training.stopping import Criterion, EarlyStopping, LossPlateau
+from descent.autograd.functional import sigmoid, softmax
 from descent.nn.inspect import predict
-from descent.tensor import is_grad_enabled
-from descent.train import train
+from descent.autograd.tensor import is_grad_enabled
+from descent.training.loop import train
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
                 "tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "leaky_relu"}

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from descent import metrics
+from descent.training import metrics
 from descent._version import __version__
-from descent.backend import as_rng
-from descent.data import encode_labels, split_indices
-from descent.encoding import TableEncoder, check_complete, missing_rows
+from descent.autograd.backend import as_rng
+from descent.data.preprocessing import encode_labels, split_indices
+from descent.data.encoding import TableEncoder, check_complete, missing_rows
 from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP
-from descent.stopping import EarlyStopping
-from descent.functional import softmax
+from descent.training.stopping import EarlyStopping
+from descent.autograd.functional import softmax
 from descent.nn.inspect import predict
-from descent.train import train
+from descent.training.loop import train
 
 READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": None,
            ".pq": None}

@@ -38,7 +38,7 @@ def test_explain_list_and_example():
 def test_explain_spec_round_trip(tmp_path):
     import json
 
-    from descent.examples import STUDENT_GRADE
+    from descent.teach.examples import STUDENT_GRADE
 
     spec = tmp_path / "grade.json"
     spec.write_text(json.dumps(STUDENT_GRADE))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import descent
-from descent import ops
+from descent.autograd import ops
 
 EXTREMES = [0.0, -0.0, 5e-324, -5e-324, 1e-310, 1e-30, -1e-30, 1e-8, 1.0, -1.0, 3.5, -3.5,
             1e8, -1e8, 1e30, -1e30]

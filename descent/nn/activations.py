@@ -1,6 +1,6 @@
 """Activation functions as modules, so they can sit in a ``Sequential``."""
 
-from descent import functional as F
+from descent.autograd import functional as F
 from descent.errors import lookup
 from descent.nn.module import Module
 

@@ -7,7 +7,7 @@ import numpy as np
 from descent.errors import DescentTypeError
 from descent.nn.activations import ReLU
 from descent.nn.layers import Sequential
-from descent.tensor import no_grad
+from descent.autograd.tensor import no_grad
 
 
 def predict(model, X):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from descent import backend, ops
+from descent.autograd import backend, ops
 from descent.errors import DescentTypeError, DescentValueError
 from descent.nn import init as initialisers
 from descent.nn.activations import ReLU, Sigmoid, Tanh, activation_module

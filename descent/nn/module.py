@@ -4,9 +4,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from descent import backend
+from descent.autograd import backend
 from descent.errors import DescentTypeError, ShapeError
-from descent.tensor import Tensor, as_tensor
+from descent.autograd.tensor import Tensor, as_tensor
 
 
 class Parameter(Tensor):

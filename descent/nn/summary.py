@@ -3,7 +3,7 @@
 import numpy as np
 
 from descent.nn.layers import Linear, Sequential
-from descent.tensor import no_grad
+from descent.autograd.tensor import no_grad
 
 
 def count_parameters(model, trainable_only=False):

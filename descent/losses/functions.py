@@ -1,0 +1,199 @@
+"""Loss functions: how far the network's outputs are from the targets.
+
+Each takes ``(prediction, target, reduction="mean")``. ``reduction`` is ``"mean"`` (the
+average over examples, so that a batch step uses the mean gradient, as the notes
+prescribe), ``"sum"``, or ``"none"`` (one value per example, or per element).
+"""
+
+import numpy as np
+
+from descent.autograd import ops
+from descent.autograd.backend import xp
+from descent.errors import DescentValueError, ShapeError, lookup
+from descent.autograd.tensor import Tensor, as_tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(values, reduction):
+    if reduction == "mean":
+        return ops.mean(values)
+    if reduction == "sum":
+        return ops.sum(values)
+    _check_reduction(reduction)
+    return values
+
+
+def _fused(op, prediction, target, reduction, items):
+    """Apply a fused loss op: per item for ``"none"``, else one scalar node (a mean
+    over ``items`` or a sum)."""
+    _check_reduction(reduction)
+    if reduction == "none":
+        return op(prediction, target)
+    return op(prediction, target, 1.0 / max(items, 1) if reduction == "mean" else 1.0)
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise DescentValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _pair(prediction, target):
+    """The prediction as a tensor; the target as an array of its dtype, or as a tensor
+    when it needs a gradient itself."""
+    prediction = as_tensor(prediction)
+    if not (isinstance(target, Tensor) and target.requires_grad):
+        target = xp.asarray(target.data if isinstance(target, Tensor) else target,
+                            dtype=prediction.data.dtype)
+    if prediction.shape != target.shape:
+        raise ShapeError(
+            f"prediction has shape {prediction.shape} but target has shape {target.shape}; "
+            "they must match (reshape the target, e.g. y.reshape(-1, 1))"
+        )
+    return prediction, target
+
+
+def _needs_grad(target):
+    return isinstance(target, Tensor) and target.requires_grad
+
+
+def mse(prediction, target, reduction="mean"):
+    """Mean squared error (1/n) Σ (y − ŷ)², averaged over every element.
+
+    Examples
+    --------
+    >>> import descent
+    >>> mse(descent.tensor([1.0, 2.0]), [0.0, 4.0]).item()
+    2.5
+    """
+    prediction, target = _pair(prediction, target)
+    if _needs_grad(target):
+        return _reduce((prediction - target) ** 2, reduction)
+    return _fused(ops.squared_error, prediction, target, reduction, prediction.size)
+
+
+def sse(prediction, target, reduction="mean"):
+    """The lecture notes' error E = ½ Σ_k (t_k − o_k)²: half the sum of squares over the
+    output units of an example.
+
+    The ½ makes the derivative tidy: ∂E/∂o_k = −(t_k − o_k), the factor the notes use
+    after "dropping the constant" 2. With ``reduction="mean"`` (the default) the per-example
+    E is averaged over the examples (for one example it is exactly E); ``"sum"`` adds them
+    up, the ECS171 notes' E(w) = Σ_n E_n; ``"none"`` returns each E_n.
+
+    Examples
+    --------
+    >>> import descent
+    >>> sse(descent.tensor([0.474]), [1.0]).item()   # ½ (1 − 0.474)²
+    0.138338...
+    """
+    prediction, target = _pair(prediction, target)
+    if reduction == "none" or _needs_grad(target):
+        squared = (target - prediction) ** 2
+        per_example = ops.sum(squared, axis=-1) if squared.ndim > 1 else squared
+        return _reduce(per_example * 0.5, reduction)
+    examples = prediction.size // prediction.shape[-1] if prediction.ndim > 1 \
+        else prediction.size
+    halved = 0.5 / max(examples, 1) if reduction == "mean" else 0.5
+    _check_reduction(reduction)
+    return ops.squared_error(prediction, target, halved)
+
+
+def mae(prediction, target, reduction="mean"):
+    """Mean absolute error (1/n) Σ |y − ŷ|."""
+    prediction, target = _pair(prediction, target)
+    return _reduce(ops.abs(prediction - target), reduction)
+
+
+def binary_cross_entropy(probabilities, target, reduction="mean"):
+    """−[t log p + (1 − t) log(1 − p)] for probabilities p (e.g. a sigmoid output).
+
+    Each logarithm is clamped at −100, as PyTorch does, so p = 0 or 1 gives a large
+    finite loss instead of infinity, with a finite gradient. Prefer
+    ``binary_cross_entropy_with_logits`` on the raw scores: it is exact and stable
+    everywhere.
+    """
+    p, t = _pair(probabilities, target)
+    return _fused(ops.binary_cross_entropy, p, t.data if _needs_grad(t) else t, reduction,
+                  p.size)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """Binary cross-entropy of σ(z) computed stably from the logits z."""
+    logits, target = _pair(logits, target)
+    return _fused(ops.sigmoid_binary_cross_entropy, logits,
+                  target.data if _needs_grad(target) else target, reduction, logits.size)
+
+
+def _class_target(logits, target):
+    """Validate integer labels (or probability targets) for ``logits``; whole-number
+    float labels become integers."""
+    raw = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    shape = logits.data.shape
+    if raw.ndim == len(shape):
+        if raw.shape != shape:
+            raise ShapeError(f"probability targets have shape {raw.shape}, logits {shape}")
+        return raw.astype(logits.data.dtype, copy=False)
+    if raw.shape != shape[:-1]:
+        raise ShapeError(
+            f"labels have shape {raw.shape} but logits have shape {shape}; pass one "
+            "integer label per example, or probabilities shaped like the logits"
+        )
+    kind = raw.dtype.kind
+    if kind == "f":
+        if not np.all(np.equal(np.mod(raw, 1), 0)):
+            raise DescentValueError("class labels must be whole numbers")
+        raw = raw.astype(np.intp)
+    elif kind not in "iu":
+        raise DescentValueError(f"class labels must be integers, got dtype {raw.dtype}")
+    return raw
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Multi-class cross-entropy −log softmax(z)_y from raw scores (logits).
+
+    ``target`` holds integer class labels (one per example) or class probabilities
+    (e.g. one-hot rows) shaped like ``logits``. Softmax and logarithm are fused and
+    computed stably, so do not apply a softmax first.
+
+    Examples
+    --------
+    >>> import descent
+    >>> round(cross_entropy(descent.tensor([[2.0, 0.0, 0.0]]), [0]).item(), 4)
+    0.2395
+    """
+    logits = as_tensor(logits)
+    labels = _class_target(logits, target)
+    return _fused(ops.softmax_cross_entropy, logits, labels, reduction,
+                  logits.size // logits.shape[-1])
+
+
+def nll_loss(log_probabilities, target, reduction="mean"):
+    """Negative log-likelihood −log p_y from log-probabilities (e.g. ``log_softmax``)."""
+    log_probabilities = as_tensor(log_probabilities)
+    labels = _class_target(log_probabilities, target)
+    if labels.ndim < log_probabilities.ndim:
+        labels = ops.class_indices(labels, log_probabilities.shape[-1])
+    if labels.ndim == log_probabilities.ndim:
+        return _reduce(-ops.sum(log_probabilities * labels, axis=-1), reduction)
+    picked = ops.getitem(log_probabilities, (*np.indices(labels.shape), labels))
+    return _reduce(-picked, reduction)
+
+
+LOSSES = {
+    "mse": mse,
+    "sse": sse,
+    "mae": mae,
+    "binary_cross_entropy": binary_cross_entropy,
+    "bce": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "cross_entropy": cross_entropy,
+    "nll": nll_loss,
+}
+
+
+def get_loss(loss):
+    """A loss from its name in ``LOSSES`` or any callable ``loss(prediction, target)``."""
+    if callable(loss):
+        return loss
+    return lookup(LOSSES, loss, "loss", " or pass a function loss(prediction, target)")

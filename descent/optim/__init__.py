@@ -1,0 +1,25 @@
+"""Optimisers (pure update functions and the classes that apply them) and learning-rate
+schedules (``descent.optim.schedules``)."""
+
+from descent.optim import schedules
+from descent.optim.optimizers import (
+    LBFGS,
+    OPTIMIZERS,
+    SGD,
+    AdaGrad,
+    Adam,
+    AdamW,
+    Optimizer,
+    RMSProp,
+    adagrad_update,
+    adam_update,
+    get_optimizer,
+    rmsprop_update,
+    sgd_update,
+)
+
+__all__ = [
+    "LBFGS", "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "AdamW", "Optimizer", "RMSProp",
+    "adagrad_update", "adam_update", "get_optimizer", "rmsprop_update", "schedules",
+    "sgd_update",
+]

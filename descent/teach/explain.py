@@ -1,0 +1,340 @@
+"""One step of backpropagation, the way the lecture notes write it out.
+
+Units are numbered as in the notes: the inputs 1..n, then the first hidden layer's
+units, and so on to the outputs. For every unit j: its net input z_j (the notes' i_j),
+its activation o_j and its error term e_j = ∂E/∂z_j; for every weight w_ij (from unit i
+to unit j) and bias b_j: the gradient ∂E/∂w_ij = e_j·o_i and the new value w − η·∂E/∂w.
+The numbers come from descent's own engine (forward pass, ``backward()``, update), not
+from separate formulas.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from descent import losses as losses_module
+from descent.errors import DescentTypeError, DescentValueError
+from descent.nn.activations import Activation, activation_module
+from descent.nn.layers import Linear, Sequential
+from descent.teach.report import Report, Table
+from descent.autograd.tensor import no_grad, tensor
+from descent.training.loop import infer_task
+
+
+def _weight_name(i, j):
+    return f"w{i}{j}" if i < 10 and j < 10 else f"w{i},{j}"
+
+
+@dataclass
+class Layer:
+    """A dense layer of the traced network and the unit numbers it connects."""
+
+    linear: Linear
+    activation: object
+    inputs: list
+    units: list
+
+
+@dataclass
+class StepTrace:
+    """Everything one training step computed (see the module docstring)."""
+
+    step: int
+    units: list = field(default_factory=list)
+    weights: list = field(default_factory=list)
+    loss_before: float = None
+    loss_after: float = None
+    output: list = None
+
+
+def network_layers(model):
+    """Split a ``Sequential`` into dense layers, each with its activation (or None)."""
+    if not isinstance(model, Sequential):
+        raise DescentTypeError("explain needs a Sequential network (e.g. descent.nn.MLP)")
+    modules = list(model)
+    layers, next_unit, index = [], 1, 0
+    while index < len(modules):
+        module = modules[index]
+        if not isinstance(module, Linear):
+            raise DescentTypeError(
+                f"explain traces dense networks: expected a Linear layer at position {index}, "
+                f"found {type(module).__name__}"
+            )
+        activation = None
+        if index + 1 < len(modules) and isinstance(modules[index + 1], Activation):
+            activation = modules[index + 1]
+        if not layers:
+            inputs = list(range(next_unit, next_unit + module.in_features))
+            next_unit += module.in_features
+        else:
+            inputs = layers[-1].units
+            if len(inputs) != module.in_features:
+                raise DescentValueError(
+                    f"layer at position {index} takes {module.in_features} inputs but the "
+                    f"previous layer has {len(inputs)} units"
+                )
+        units = list(range(next_unit, next_unit + module.out_features))
+        next_unit += module.out_features
+        layers.append(Layer(module, activation, inputs, units))
+        index += 2 if activation is not None else 1
+    return layers
+
+
+def _forward(layers, x):
+    """Net inputs and activations per layer, as graph tensors that keep their gradients."""
+    values = []
+    signal = x
+    for layer in layers:
+        net = layer.linear(signal)
+        if net.requires_grad:
+            net.retain_grad()
+        signal = layer.activation(net) if layer.activation is not None else net
+        values.append((net, signal))
+    return values
+
+
+def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
+    """Run ``steps`` steps of gradient descent on one example and record every number.
+
+    Parameters
+    ----------
+    model : Sequential
+        Dense layers, each optionally followed by an activation module. It is trained
+        in place (its weights change, as in the notes).
+    x, target : sequence of float
+        One input example and its target.
+    loss : str or callable
+        ``"sse"`` (the notes' E = ½Σ(t − o)²) by default.
+    lr : float
+        The learning rate η.
+    steps : int
+        How many steps to take (each on the same example).
+    frozen : iterable of str
+        Weight or bias names (``"w24"``, ``"b5"``) that keep their values.
+
+    Returns
+    -------
+    list of StepTrace
+
+    Examples
+    --------
+    >>> import descent
+    >>> net = descent.nn.MLP([2, 1], output="sigmoid", init="zeros")
+    >>> trace = explain(net, [1.0, 0.0], [1.0], lr=0.5)
+    >>> [round(u["activation"], 3) for u in trace[0].units]
+    [1.0, 0.0, 0.5]
+    """
+    layers = network_layers(model)
+    loss_fn = losses_module.get_loss(loss)
+    if lr <= 0:
+        raise DescentValueError(f"lr must be > 0, got {lr!r}")
+    dtype = layers[0].linear.weight.dtype
+    x = np.asarray(x, dtype=dtype).reshape(1, -1)
+    target_array = np.asarray(target, dtype=dtype).reshape(1, -1)
+    outputs = len(layers[-1].units)
+    if infer_task(loss_fn) == "multiclass" and target_array.size == 1 and outputs > 1:
+        # one class label for a multi-class loss: pass it as a label, not a probability row
+        target_array = target_array.reshape(1).astype(np.intp)
+    if x.shape[1] != len(layers[0].inputs):
+        raise DescentValueError(f"the input has {x.shape[1]} values, the network takes "
+                                f"{len(layers[0].inputs)}")
+    known = {name for layer in layers for name in _parameter_names(layer)}
+    unknown = sorted(set(frozen) - known)
+    if unknown:
+        raise DescentValueError(f"frozen names {unknown} are not weights or biases of this "
+                                f"network; names look like {sorted(known)[:4]}")
+    traces = []
+    for step in range(1, steps + 1):
+        model.zero_grad()
+        values = _forward(layers, tensor(x))
+        output = values[-1][1]
+        loss_value = loss_fn(output, target_array)
+        loss_value.backward()
+        trace = StepTrace(step, loss_before=loss_value.item(),
+                          output=output.data[0].tolist())
+        trace.units = [{"unit": i + 1, "layer": 0, "net_input": None,
+                        "activation": float(v), "error": None}
+                       for i, v in enumerate(x[0])]
+        for depth, (layer, (net, out)) in enumerate(zip(layers, values), start=1):
+            for k, unit in enumerate(layer.units):
+                trace.units.append({
+                    "unit": unit, "layer": depth, "net_input": float(net.data[0, k]),
+                    "activation": float(out.data[0, k]),
+                    "error": None if net.grad is None else float(net.grad[0, k])})
+        with no_grad():
+            for layer in layers:
+                trace.weights += _update(layer, lr, set(frozen))
+            after = _forward(layers, tensor(x))[-1][1]
+            trace.loss_after = loss_fn(after, target_array).item()
+        traces.append(trace)
+    return traces
+
+
+def _parameter_names(layer):
+    names = [_weight_name(i, j) for i in layer.inputs for j in layer.units]
+    if layer.linear.bias is not None:
+        names += [f"b{j}" for j in layer.units]
+    return names
+
+
+def _update(layer, lr, frozen):
+    """Step every weight and bias of ``layer`` against its gradient; return the rows."""
+    rows = []
+    weight, bias = layer.linear.weight, layer.linear.bias
+    entries = [(_weight_name(i, j), weight, (a, b)) for a, i in enumerate(layer.inputs)
+               for b, j in enumerate(layer.units)]
+    if bias is not None:
+        entries += [(f"b{j}", bias, (b,)) for b, j in enumerate(layer.units)]
+    for name, parameter, index in entries:
+        old = float(parameter.data[index])
+        gradient = 0.0 if parameter.grad is None else float(parameter.grad[index])
+        keep = name in frozen or not parameter.requires_grad
+        new = old if keep else old - lr * gradient
+        parameter.data[index] = new
+        rows.append({"name": name, "value": old, "gradient": gradient,
+                     "new_value": float(parameter.data[index]), "frozen": keep})
+    return rows
+
+
+def trace_report(traces, title="One step of backpropagation", notes=(), digits=4):
+    """A ``Report`` (text, Markdown, LaTeX, JSON) of what ``explain`` recorded."""
+    report = Report(title, data={"steps": [t.__dict__ for t in traces]})
+    report.add(*notes)
+    fmt = f"{{:.{digits}f}}"
+
+    def show(value):
+        return "" if value is None else fmt.format(value)
+
+    for trace in traces:
+        report.add(f"Step {trace.step}: loss E before = {show(trace.loss_before)}, "
+                   f"after = {show(trace.loss_after)}")
+        report.add(Table(["unit", "layer", "net input z", "activation o", "error e = dE/dz"],
+                         [[u["unit"], u["layer"], show(u["net_input"]), show(u["activation"]),
+                           show(u["error"])] for u in trace.units],
+                         caption="Forward pass and error terms"))
+        report.add(Table(["parameter", "value", "gradient dE/dw", "new value"],
+                         [[w["name"] + (" (frozen)" if w["frozen"] else ""), show(w["value"]),
+                           show(w["gradient"]), show(w["new_value"])] for w in trace.weights],
+                         caption="Update w <- w - lr * dE/dw"))
+    return report
+
+
+# ------------------------------------------------------------------------ spec files
+SPEC_FIELDS = ("layers", "activations", "weights", "biases", "loss", "learning_rate",
+               "input", "target", "frozen")
+
+
+def _spec_error(field_name, problem):
+    return DescentValueError(f"spec field {field_name!r}: {problem}")
+
+
+def network_from_spec(spec):
+    """Build ``(model, x, target, loss, lr, frozen)`` from a spec dictionary.
+
+    The format (JSON): ``layers`` — unit counts from inputs to outputs, e.g. [3, 2, 1];
+    ``activations`` — one name per non-input layer; ``weights`` — per layer a matrix
+    W[i][j] from unit i of the layer below to unit j; ``biases`` — per layer a list;
+    ``loss`` (default "sse"); ``learning_rate``; ``input``; ``target``; ``frozen`` —
+    optional names such as "w24" or "b5".
+    """
+    if not isinstance(spec, dict):
+        raise DescentValueError("a spec must be a JSON object with the fields "
+                                f"{', '.join(SPEC_FIELDS)}")
+    unknown = sorted(set(spec) - set(SPEC_FIELDS))
+    if unknown:
+        raise _spec_error(unknown[0], f"unknown field; the fields are {', '.join(SPEC_FIELDS)}")
+    for name in ("layers", "weights", "learning_rate", "input", "target"):
+        if name not in spec:
+            raise _spec_error(name, "missing")
+    sizes = spec["layers"]
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                       for s in sizes)):
+        raise _spec_error("layers", "must list at least two positive unit counts, e.g. [3, 2, 1]")
+    depth = len(sizes) - 1
+    activations = spec.get("activations", ["sigmoid"] * depth)
+    if not isinstance(activations, list) or len(activations) != depth:
+        raise _spec_error("activations", f"must list {depth} activation names")
+    biases = spec.get("biases", [[0.0] * n for n in sizes[1:]])
+    for field_name, values in (("weights", spec["weights"]), ("biases", biases)):
+        if not isinstance(values, list) or len(values) != depth:
+            raise _spec_error(field_name, f"must have one entry per layer ({depth})")
+    modules = []
+    for k in range(depth):
+        layer = Linear(sizes[k], sizes[k + 1], dtype="float64", init="zeros")
+        for field_name, values, shape, parameter in (
+                ("weights", spec["weights"][k], (sizes[k], sizes[k + 1]), layer.weight),
+                ("biases", biases[k], (sizes[k + 1],), layer.bias)):
+            try:
+                array = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise _spec_error(f"{field_name}[{k}]", "must hold numbers") from None
+            if array.shape != shape:
+                raise _spec_error(f"{field_name}[{k}]",
+                                  f"expected shape {shape}, got {array.shape}")
+            if not np.all(np.isfinite(array)):
+                raise _spec_error(f"{field_name}[{k}]", "must be finite numbers")
+            parameter.data[...] = array
+        modules.append(layer)
+        if activations[k] not in (None, "identity"):
+            try:
+                modules.append(activation_module(activations[k]))
+            except DescentValueError as error:
+                raise _spec_error(f"activations[{k}]", str(error)) from None
+    lr = spec["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
+        raise _spec_error("learning_rate", f"must be a number > 0, got {lr!r}")
+    loss = spec.get("loss", "sse")
+    try:
+        label_target = infer_task(losses_module.get_loss(loss)) == "multiclass"
+    except DescentValueError as error:
+        raise _spec_error("loss", str(error)) from None
+    vectors = {}
+    for field_name, size in (("input", sizes[0]), ("target", sizes[-1])):
+        try:
+            vector = np.asarray(spec[field_name], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise _spec_error(field_name, "must be a list of numbers") from None
+        one_label = field_name == "target" and label_target and vector.size == 1
+        if vector.size != size and not one_label:
+            raise _spec_error(field_name, f"expected {size} values, got {vector.size}")
+        vectors[field_name] = vector
+    frozen = spec.get("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
+        raise _spec_error("frozen", "must be a list of names such as \"w24\" or \"b5\"")
+    return Sequential(*modules), vectors["input"], vectors["target"], loss, float(lr), frozen
+
+
+def load_spec(path):
+    """Read a spec file (JSON); errors name the file and the field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DescentValueError(f"cannot read spec file {path}: {error.strerror}") from None
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DescentValueError(f"spec file {path} is not valid JSON: {error.msg} at line "
+                                f"{error.lineno}, column {error.colno}") from None
+    return network_from_spec(spec)
+
+
+def spec_from_network(model, x, target, loss="sse", lr=0.1, frozen=()):
+    """The spec dictionary of a network and example (the inverse of network_from_spec)."""
+    layers = network_layers(model)
+    return {
+        "layers": [len(layers[0].inputs)] + [len(layer.units) for layer in layers],
+        "activations": [layer.activation.name if layer.activation is not None else "identity"
+                        for layer in layers],
+        "weights": [layer.linear.weight.data.tolist() for layer in layers],
+        "biases": [(layer.linear.bias.data.tolist() if layer.linear.bias is not None
+                    else [0.0] * len(layer.units)) for layer in layers],
+        "loss": loss if isinstance(loss, str) else "sse",
+        "learning_rate": lr,
+        "input": list(np.asarray(x, dtype=float).ravel()),
+        "target": list(np.asarray(target, dtype=float).ravel()),
+        "frozen": list(frozen),
+    }

@@ -1,0 +1,468 @@
+"""The training loop: forward pass, loss, backward pass, update — repeated until a
+stopping criterion is met (seeds 000–004).
+
+``batch_size=None`` is batch gradient descent (all examples per update), ``1`` is
+stochastic gradient descent, ``k`` is mini-batch gradient descent. Every update uses the
+mean gradient over its batch, because the losses average over examples.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from descent import losses as losses_module
+from descent.autograd.backend import as_rng
+from descent.training.callbacks import ProgressBar, progress_wanted
+from descent.training.checkpoint import Checkpointing
+from descent.data.preprocessing import as_features, batches, encode_labels, split_indices
+from descent.errors import DescentTypeError, DescentValueError, ShapeError
+from descent.training.history import History
+from descent.training.metrics import r2_score
+from descent.nn.inspect import dead_unit_fractions
+from descent.nn.layers import Sequential
+from descent.nn.module import Module
+from descent.optim.optimizers import LBFGS, get_optimizer
+from descent.training.stopping import MaxEpochs, TrainingDiverged, WeightChange
+from descent.autograd.tensor import no_grad
+
+_CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
+                          losses_module.nll_loss: "multiclass",
+                          losses_module.binary_cross_entropy: "binary"}
+# Rows the per-epoch dead-unit check looks at: spread evenly over the training data (so
+# that data sorted by class is sampled from every class), few enough that the check
+# costs a small share of an epoch even on small data sets.
+_DEAD_UNIT_SAMPLE = 256
+_NORM_BLOCK = 65_536  # elements squared in float64 at a time
+_TOTALS_ELEMENTS = 4_096  # batch results buffered before the epoch's sums take them in
+
+
+TASKS = ("regression", "multiclass", "binary", "binary_logits")
+
+
+def infer_task(loss_fn):
+    """The task a loss function implies: ``"multiclass"``, ``"binary"`` (probability
+    outputs), ``"binary_logits"`` (logit outputs) or ``"regression"``."""
+    if loss_fn is losses_module.binary_cross_entropy_with_logits:
+        return "binary_logits"
+    return _CLASSIFICATION_LOSSES.get(loss_fn, "regression")
+
+
+class Targets:
+    """Training targets in the form the loss wants, and how to read predictions back."""
+
+    def __init__(self, y, task, classes=None):
+        self.logits = task == "binary_logits"
+        task = "binary" if self.logits else task
+        self.task = task
+        y = np.asarray(y)
+        if task == "regression":
+            if y.dtype == object or y.dtype.kind not in "biuf":
+                raise DescentTypeError(
+                    f"regression targets must be numbers, got dtype {y.dtype}; for class "
+                    "labels use a classification loss such as 'cross_entropy'"
+                )
+            self.classes = None
+            self.values = y.reshape(len(y), -1).astype(np.float64)
+            if not np.all(np.isfinite(self.values)):
+                raise DescentValueError("y has NaN or infinite values; drop or fill them")
+            return
+        codes, self.classes = _class_codes(y, classes)
+        if task == "binary":
+            if codes.size and codes.max() > 1:
+                raise DescentValueError(
+                    f"binary cross-entropy needs labels 0 and 1 (or two class names), y has "
+                    f"{np.unique(codes).tolist()[:10]}; use loss='cross_entropy' for more "
+                    "classes"
+                )
+            self.values = codes.reshape(-1, 1).astype(np.float64)
+        else:
+            self.values = codes
+
+    def subset(self, index):
+        return self.values if index is None else self.values.take(index, axis=0)
+
+    def predicted_labels(self, output):
+        """Class codes from the network's outputs (scores, probabilities or logits)."""
+        if self.task == "multiclass":
+            return output.argmax(axis=-1)
+        threshold = 0.0 if self.logits else 0.5
+        return (output > threshold).astype(np.float64)
+
+
+def _class_codes(y, classes):
+    """Integer labels are class indices as they are (a label of 7 means output unit 7);
+    other labels (strings, …) are numbered in sorted order. Returns (codes, classes)."""
+    if classes is None and y.dtype.kind in "biuf":
+        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+            raise DescentValueError("class labels must be whole numbers or names; got "
+                                    f"values like {y[np.mod(y, 1) != 0][0]!r}")
+        codes = y.astype(np.intp).reshape(-1)
+        if codes.size and codes.min() < 0:
+            raise DescentValueError(f"class labels must be >= 0, got {codes.min()}")
+        return codes, None
+    return encode_labels(y, classes)
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DescentValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _prepare_validation(validation, X, y, task, seed):
+    """Return ``(X_train, y_train, X_val, y_val)`` from a fraction or explicit data."""
+    if validation is None:
+        return X, y, None, None
+    if isinstance(validation, float):
+        labels = y if task != "regression" else None
+        keep, held = split_indices(len(X), validation, labels, as_rng(seed))
+        return X[keep], y[keep], X[held], y[held]
+    if isinstance(validation, (tuple, list)) and len(validation) == 2:
+        X_val = as_features(validation[0], "validation X")
+        if X_val.shape[1] != X.shape[1]:
+            raise ShapeError(f"validation X has {X_val.shape[1]} columns, X has {X.shape[1]}")
+        return X, y, X_val, np.asarray(validation[1])
+    raise DescentValueError(
+        "validation must be a fraction such as 0.2 or a pair (X_val, y_val), "
+        f"got {type(validation).__name__}"
+    )
+
+
+class _EpochTotals:
+    """Running sums over an epoch's batches, turned into the epoch's training metrics.
+
+    Each batch leaves its predicted labels (classification) or errors (regression) in
+    a buffer, and the buffer is added up once it holds ``_TOTALS_ELEMENTS`` values: a
+    few NumPy calls per chunk of batches instead of per batch.
+    """
+
+    def __init__(self, targets):
+        self.targets = targets
+        self.regression = targets.task == "regression"
+        self.count = self.loss = self.correct = self.squared = self.absolute = 0.0
+        self._pending, self._targets, self._elements = [], [], 0
+
+    def add(self, loss_value, output, target, size):
+        self.count += size
+        self.loss += loss_value * size
+        if self.regression:
+            self._pending.append(output.reshape(target.shape) - target)
+        else:
+            self._pending.append(self.targets.predicted_labels(output))
+            self._targets.append(target)
+        self._elements += target.size
+        if self._elements >= _TOTALS_ELEMENTS:
+            self._add_pending()
+
+    def _add_pending(self):
+        if not self._pending:
+            return
+        if self.regression:
+            error = np.concatenate([e.reshape(-1) for e in self._pending])
+            self.squared += float(np.dot(error, error))
+            self.absolute += float(np.add.reduce(np.abs(error)))
+        else:
+            predicted = np.concatenate([p.reshape(-1) for p in self._pending])
+            target = np.concatenate([t.reshape(-1) for t in self._targets])
+            self.correct += int(np.count_nonzero(predicted == target))
+        self._pending, self._targets, self._elements = [], [], 0
+
+    def metrics(self, total_sum_of_squares):
+        self._add_pending()
+        record = {"loss": self.loss / self.count}
+        if self.targets.task == "regression":
+            width = self.targets.values.shape[1]
+            record["mse"] = self.squared / (self.count * width)
+            record["mae"] = self.absolute / (self.count * width)
+            record["r2"] = (1.0 - self.squared / total_sum_of_squares
+                            if total_sum_of_squares > 0 else 0.0)
+        else:
+            record["accuracy"] = self.correct / self.count
+            record["error_rate"] = 1.0 - record["accuracy"]
+        return record
+
+
+def evaluate_model(model, X, targets, loss_fn, prefix=""):
+    """Loss and metrics of ``model`` on ``X`` (in evaluation mode, no graph)."""
+    was_training = model.training
+    model.eval()
+    with no_grad():
+        output = model(X)
+        loss = loss_fn(output, targets.values).item()
+    model.train(was_training)
+    out = output.data
+    record = {f"{prefix}loss": loss}
+    if targets.task == "regression":
+        error = out.reshape(targets.values.shape) - targets.values
+        record[f"{prefix}mse"] = float(np.mean(error * error))
+        record[f"{prefix}mae"] = float(np.mean(np.abs(error)))
+        record[f"{prefix}r2"] = r2_score(targets.values, out.reshape(targets.values.shape))
+    else:
+        predicted = targets.predicted_labels(out).reshape(targets.values.shape)
+        record[f"{prefix}accuracy"] = float(np.mean(predicted == targets.values))
+        record[f"{prefix}error_rate"] = 1.0 - record[f"{prefix}accuracy"]
+    return record
+
+
+def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
+          epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
+          progress=None, classes=None, task=None, checkpoint=None, checkpoint_every=1,
+          resume=False, diagnostics=True):
+    """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
+
+    Parameters
+    ----------
+    model : Module
+        Any descent module (e.g. ``nn.MLP``).
+    X : array_like, shape (n_samples, n_features)
+        Finite numbers.
+    y : array_like
+        Targets: numbers for regression, class labels (integers or strings) for a
+        classification loss (``"cross_entropy"``, ``"nll"``: labels 0..k−1 by sorted
+        order; ``"binary_cross_entropy"`` and ``"..._with_logits"``: two classes).
+    loss : str or callable
+        A name from ``descent.losses.LOSSES`` or any ``loss(prediction, target)``
+        returning a scalar tensor (averaged over the batch, so updates use the mean
+        gradient).
+    optimizer : str or Optimizer
+        An instance, or a name (``"sgd"``, ``"adam"``, …) created with ``lr``.
+    lr : float, optional
+        The learning rate for an optimiser given by name (its default otherwise).
+    batch_size : int or None
+        None: batch gradient descent; 1: stochastic; k: mini-batches of k.
+    epochs : int
+        The maximum number of passes over the data.
+    shuffle : bool
+        Reshuffle the examples every epoch (mini-batch and stochastic modes).
+    seed : int or numpy.random.Generator, optional
+        Source of the shuffling and of the validation split; the same seed (and the
+        same initial weights) gives the same history, bit for bit.
+    stop : Criterion or sequence of Criterion
+        Extra stopping criteria (``descent.stopping``); the first that fires wins.
+    validation : float or (X_val, y_val), optional
+        A fraction of the data to hold out (stratified for classification), or data.
+    callbacks : sequence of Callback
+    progress : bool or None
+        A tqdm progress bar; None shows one when writing to a terminal.
+    classes : sequence, optional
+        The class labels in order, when ``y`` does not contain every class.
+    task : str, optional
+        ``"regression"``, ``"multiclass"``, ``"binary"`` or ``"binary_logits"``; by
+        default it follows from the loss. Give it with a custom loss function for
+        classification, so that labels are encoded and accuracy is recorded.
+    checkpoint : path, optional
+        Write a checkpoint here every ``checkpoint_every`` epochs (default 1) and when
+        training stops (atomically: a crash leaves the previous one).
+    resume : bool
+        Continue from ``checkpoint`` if it exists: weights, optimiser state, random
+        generators, history and epoch count, so the result equals an uninterrupted run
+        bit for bit. Build the model and optimiser as for the original run.
+    diagnostics : bool
+        Record ``weight_change``, ``grad_norm`` and ``dead_fraction`` every epoch
+        (default). ``False`` skips them and their cost (norms over every parameter and a
+        forward pass on 256 rows per epoch, a few per cent of training a small network);
+        ``weight_change`` is still recorded when a ``WeightChange`` criterion needs it.
+
+    Returns
+    -------
+    History
+        Per-epoch records; ``history.stop_reason`` says why training ended.
+
+    Examples
+    --------
+    >>> import descent
+    >>> X, y = descent.datasets.truth_table("xor")
+    >>> model = descent.nn.MLP([2, 4, 2], activation="tanh", rng=0)
+    >>> history = descent.train(model, X, y, loss="cross_entropy", optimizer="sgd",
+    ...                         lr=0.5, epochs=500, seed=0)
+    >>> history.last["accuracy"], history.stop_reason
+    (1.0, 'reached the maximum of 500 epochs')
+    """
+    if not isinstance(model, Module):
+        raise DescentTypeError(f"model must be a descent Module, got {type(model).__name__}")
+    X = as_features(X)
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ShapeError(f"X has {len(X)} rows but y has {y.size if y.ndim == 0 else len(y)}")
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
+    loss_fn = losses_module.get_loss(loss)
+    if task is None:
+        task = infer_task(loss_fn)
+    elif task not in TASKS:
+        raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
+    X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
+    if batch_size is not None and batch_size > len(X):
+        raise DescentValueError(
+            f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
+            "batch_size=None for batch gradient descent"
+        )
+    targets = Targets(y, task, classes)
+    val_targets = None if X_val is None else Targets(y_val, task, targets.classes)
+    if lr is not None and not isinstance(optimizer, str):
+        raise DescentValueError("lr= is for an optimizer given by name; set the learning "
+                                "rate on the optimiser instance instead")
+    optimizer = get_optimizer(optimizer, model.parameters(),
+                              **({} if lr is None else {"lr": lr}))
+    dtype = model._input_dtype()
+    X = X.astype(dtype, copy=False)
+    X_val = None if X_val is None else X_val.astype(dtype, copy=False)
+    criteria = [MaxEpochs(epochs), *([stop] if hasattr(stop, "check") else stop)]
+    _check_monitors(criteria, X_val is not None, task)
+    callbacks = list(callbacks)
+    if progress_wanted(progress):
+        callbacks.append(ProgressBar(epochs))
+    checkpointing = None if checkpoint is None else Checkpointing(checkpoint,
+                                                                  checkpoint_every, resume)
+    return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
+                shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics)
+
+
+def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, shuffle,
+         rng, criteria, callbacks, checkpointing, diagnostics):
+    history = History()
+    history.classes = targets.classes
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    watch_dead = diagnostics and isinstance(model, Sequential)
+    watch_change = diagnostics or any(isinstance(c, WeightChange) for c in criteria)
+    sample = X[np.linspace(0, len(X) - 1, min(len(X), _DEAD_UNIT_SAMPLE)).astype(np.intp)] \
+        if watch_dead else None
+    centred = targets.values - targets.values.mean(axis=0) \
+        if targets.task == "regression" else None
+    total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
+    for criterion in criteria:
+        criterion.on_train_begin(model)
+    epoch = 0
+    if checkpointing is not None:
+        epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
+        if history.stopped_by == "MaxEpochs":  # a finished run may be given more epochs
+            history.stop_reason = history.stopped_by = None
+        if epoch >= criteria[0].epochs:
+            history.stop_reason = criteria[0].check({"epoch": epoch}, model)
+    run = (model, optimizer, rng, history, criteria)
+    for callback in callbacks:
+        callback.on_train_begin(history)
+    start = time.perf_counter() - history.last.get("time", 0.0)
+    model.train()
+    # Overflow may happen quietly: a non-finite loss is caught and reported as
+    # TrainingDiverged, with the epoch, batch and learning rate.
+    with np.errstate(over="ignore", invalid="ignore"):
+        while history.stop_reason is None:
+            epoch += 1
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+            before = [p.data.copy() for _, p in named]
+            totals = _EpochTotals(targets)
+            for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
+                full = len(index) == len(X) and batch_size is None
+                xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
+                yb = targets.subset(None if full else index)
+                value, output = _step(model, xb, yb, loss_fn, optimizer)
+                if not math.isfinite(value):
+                    _diverged(history, epoch, batch, value, optimizer, named, before)
+                totals.add(value, output, yb, len(xb))
+                for callback in callbacks:
+                    callback.on_batch_end(epoch, batch, value)
+            record = {"epoch": epoch, **totals.metrics(total_sum_of_squares)}
+            if X_val is not None:
+                record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
+            record["lr"] = optimizer.lr
+            if watch_change:
+                for (_, p), old in zip(named, before):
+                    np.subtract(p.data, old, out=old)  # the epoch's change, in the copy
+                record["weight_change"] = _norm(*before)
+            if diagnostics:
+                record["grad_norm"] = {name: _norm(p.grad) for name, p in named
+                                       if p.grad is not None}
+            if watch_dead:
+                fractions = dead_unit_fractions(model, sample)
+                record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
+                    if fractions else None
+            record["time"] = time.perf_counter() - start
+            history.append(record)
+            for callback in callbacks:
+                callback.on_epoch_end(record)
+            for criterion in criteria:
+                reason = criterion.check(record, model)
+                if reason is not None:
+                    history.stop_reason = reason
+                    history.stopped_by = type(criterion).__name__
+                    break
+            if checkpointing is not None:
+                checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
+    for criterion in criteria:
+        criterion.on_train_end(model)
+        history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)
+    for callback in callbacks:
+        callback.on_train_end(history)
+    return history
+
+
+def _check_monitors(criteria, validated, task):
+    """Fail before training when a criterion watches a value this run will not record."""
+    for criterion in criteria:
+        monitor = getattr(criterion, "monitor", "")
+        if monitor.startswith("val_") and not validated:
+            raise DescentValueError(
+                f"{type(criterion).__name__} monitors {monitor!r}, which needs validation "
+                "data: give train() validation data (validation=0.2 or (X_val, y_val))")
+        classification = monitor.removeprefix("val_") in ("accuracy", "error_rate")
+        if classification and task == "regression":
+            raise DescentValueError(
+                f"{type(criterion).__name__} monitors {monitor!r}, which needs a "
+                "classification loss such as cross_entropy")
+
+
+def _norm(*arrays):
+    """Euclidean norm of all the arrays together, in float64 (no float32 overflow), a
+    block at a time (a float64 copy of a large array would cost memory)."""
+    total = 0.0
+    for array in arrays:
+        flat = array.reshape(-1)
+        for start in range(0, flat.size, _NORM_BLOCK):
+            block = flat[start:start + _NORM_BLOCK].astype(np.float64, copy=False)
+            total += float(np.dot(block, block))
+    return math.sqrt(total)
+
+
+def _step(model, xb, yb, loss_fn, optimizer):
+    """One update; returns the batch loss (before the update) and the batch output."""
+    if isinstance(optimizer, LBFGS):
+        state = {}
+
+        def closure():
+            optimizer.zero_grad()
+            output = model(xb)
+            state.setdefault("output", output)  # the output that goes with the loss
+            loss = loss_fn(output, yb)
+            loss.backward()
+            return loss
+
+        value = optimizer.step(closure).item()
+        return value, state["output"].data
+    optimizer.zero_grad()
+    output = model(xb)
+    loss = loss_fn(output, yb)
+    value, out = loss.item(), output.data
+    if math.isfinite(value):
+        loss.backward()
+        del loss, output  # free the graph's arrays before the update needs memory
+        optimizer.step()
+    return value, out
+
+
+def _diverged(history, epoch, batch, value, optimizer, named, before):
+    if not all(np.all(np.isfinite(p.data)) for _, p in named):
+        for (_, p), old in zip(named, before):
+            p.data[...] = old
+    lr = optimizer.lr
+    history.stop_reason = f"diverged at epoch {epoch}, batch {batch + 1}"
+    raise TrainingDiverged(
+        f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became {value} "
+        f"with learning rate {lr:g}. Try a smaller learning rate (e.g. lr={lr / 10:g}) or "
+        "standardise the inputs; the model keeps its last finite weights.",
+        history=history, epoch=epoch, batch=batch + 1,
+    )

@@ -1,0 +1,296 @@
+"""The training loop: the three kinds of gradient descent, tasks, validation, callbacks,
+divergence, and reproducibility."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import descent
+from descent import nn
+from descent.training.callbacks import Callback
+from descent.data.datasets import spirals, truth_table
+
+
+def test_mlp_learns_xor_with_batch_gradient_descent():
+    X, y = truth_table("xor")
+    model = nn.MLP([2, 4, 1], activation="sigmoid", output="sigmoid", rng=0)
+    history = descent.train(model, X, y, loss="binary_cross_entropy", optimizer="sgd",
+                            lr=2.0, batch_size=None, epochs=2000)
+    assert history.last["accuracy"] == 1.0
+    with descent.no_grad():
+        predictions = (model(X).data[:, 0] > 0.5).astype(float)
+    np.testing.assert_array_equal(predictions, y)
+    assert history["loss"][-1] < history["loss"][0] / 10
+
+
+def test_three_spirals_reach_95_percent():
+    X, y = spirals(300, n_classes=3, noise=0.1, seed=0)
+    model = nn.MLP([2, 64, 64, 3], activation="relu", rng=0)
+    history = descent.train(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.01,
+                            batch_size=32, epochs=150, seed=0)
+    assert history.last["accuracy"] >= 0.95
+
+
+def _curve(batch_size, seed=0):
+    X, y = spirals(120, n_classes=2, noise=0.1, seed=1)
+    model = nn.MLP([2, 16, 2], activation="tanh", rng=seed)
+    return np.array(descent.train(model, X, y, loss="cross_entropy", optimizer="sgd",
+                                  lr=0.05, batch_size=batch_size, epochs=30, seed=seed)["loss"])
+
+
+def test_batch_stochastic_and_minibatch_curves_differ_and_stochastic_bounces_most():
+    batch, minibatch, stochastic = _curve(None), _curve(16), _curve(1)
+    assert not np.allclose(batch, minibatch) and not np.allclose(minibatch, stochastic)
+    # more updates per epoch: both descend faster than batch gradient descent
+    assert stochastic[-1] < batch[-1] and minibatch[-1] < batch[-1]
+    # noisiness: the loss of single-example updates, recorded per batch, varies most
+    losses = {}
+    for size in (None, 16, 1):
+        recorder = _BatchLosses()
+        X, y = spirals(120, n_classes=2, noise=0.1, seed=1)
+        descent.train(nn.MLP([2, 16, 2], activation="tanh", rng=0), X, y,
+                      loss="cross_entropy", lr=0.05, batch_size=size, epochs=5, seed=0,
+                      callbacks=[recorder])
+        losses[size] = np.std(np.diff(recorder.values)) if len(recorder.values) > 1 else 0
+    assert losses[1] > losses[16] > losses[None]
+
+
+class _BatchLosses(Callback):
+    def __init__(self):
+        self.values = []
+
+    def on_batch_end(self, epoch, batch, loss):
+        self.values.append(loss)
+
+
+def test_update_uses_the_mean_gradient_over_the_batch():
+    # Batch gradient descent on y = w·x (one weight, no bias), mse loss: the update is
+    # w ← w − lr · mean(2(wx − y)x). With x = (1, 2), y = (2, 4), w = 0, lr = 0.1:
+    # mean(2(0 − 2)·1, 2(0 − 4)·2) = mean(−4, −16) = −10, so w becomes 1.0.
+    model = nn.Linear(1, 1, bias=False, init="zeros", dtype="float64")
+    descent.train(model, [[1.0], [2.0]], [2.0, 4.0], loss="mse", lr=0.1, epochs=1)
+    assert model.weight.data[0, 0] == pytest.approx(1.0)
+
+
+def test_currency_example_learns_the_constant():
+    # shekels = dollars × constant (seed 000): one weight, no bias
+    rng = np.random.default_rng(0)
+    dollars = rng.uniform(1, 100, size=(50, 1))
+    shekels = dollars[:, 0] * 3.7
+    model = nn.Linear(1, 1, bias=False, dtype="float64", rng=0)
+    X = dollars / 100  # scaled inputs keep the step size sensible
+    history = descent.train(model, X, shekels, loss="mse", optimizer="sgd", lr=0.5,
+                            epochs=300, stop=descent.stopping.WeightChange(1e-10))
+    assert model.weight.data[0, 0] / 100 == pytest.approx(3.7, rel=1e-6)
+    assert "weight change" in history.stop_reason
+
+
+def test_string_labels_and_classes():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array(["low", "low", "high", "high"])
+    model = nn.MLP([1, 2], rng=0)
+    history = descent.train(model, X, y, loss="cross_entropy", lr=0.5, epochs=200)
+    assert history.classes.tolist() == ["high", "low"]
+    assert history.last["accuracy"] == 1.0
+
+
+def test_regression_metrics_recorded():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
+    history = descent.train(nn.Linear(3, 1), X, y, loss="mse", optimizer="adam", lr=0.05,
+                            epochs=200, validation=0.2, seed=0)
+    record = history.last
+    assert record["r2"] > 0.99 and record["val_r2"] > 0.99
+    assert record["mse"] == pytest.approx(record["loss"], rel=0.2)
+    assert {"mae", "val_mse", "val_mae", "lr", "weight_change", "grad_norm", "time"} <= set(record)
+
+
+def test_validation_fraction_is_stratified_and_explicit_data_works():
+    X, y = spirals(100, n_classes=2, seed=0)
+    history = descent.train(nn.MLP([2, 8, 2], rng=0), X, y, loss="cross_entropy",
+                            epochs=3, validation=0.2, seed=0)
+    assert history.last["val_accuracy"] is not None
+    history = descent.train(nn.MLP([2, 8, 2], rng=0), X[:80], y[:80], loss="cross_entropy",
+                            epochs=3, validation=(X[80:], y[80:]))
+    assert "val_loss" in history.last
+
+
+def test_same_seed_same_history_bit_for_bit():
+    def run():
+        X, y = spirals(90, n_classes=3, seed=2)
+        model = nn.MLP([2, 16, 3], dropout=0.2, rng=5)
+        history = descent.train(model, X, y, loss="cross_entropy", optimizer="adam",
+                                lr=0.01, batch_size=8, epochs=5, seed=7, validation=0.2)
+        return history["loss"], history["val_loss"], model.state_dict()
+
+    first, second = run(), run()
+    assert first[0] == second[0] and first[1] == second[1]
+    for key in first[2]:
+        np.testing.assert_array_equal(first[2][key], second[2][key])
+
+
+def test_divergence_stops_with_a_clear_error_and_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 2)) * 100
+    y = X.sum(axis=1) * 100
+    model = nn.MLP([2, 8, 1], rng=0)
+    with pytest.raises(descent.stopping.TrainingDiverged,
+                       match=r"epoch \d+, batch \d+.*learning rate 10.*smaller") as info:
+        descent.train(model, X, y, loss="mse", lr=10.0, epochs=50)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+    assert info.value.history.stop_reason.startswith("diverged")
+
+
+def test_callbacks_are_called_in_order():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, history):
+            events.append("begin")
+
+        def on_epoch_begin(self, epoch):
+            events.append(f"epoch {epoch}")
+
+        def on_batch_end(self, epoch, batch, loss):
+            events.append("batch")
+
+        def on_epoch_end(self, record):
+            events.append(f"end {record['epoch']}")
+
+        def on_train_end(self, history):
+            events.append("done")
+
+    X, y = truth_table("and")
+    descent.train(nn.Linear(2, 1), X, y, epochs=2, batch_size=2, shuffle=False,
+                  callbacks=[Recorder()])
+    assert events == ["begin", "epoch 1", "batch", "batch", "end 1", "epoch 2", "batch",
+                      "batch", "end 2", "done"]
+
+
+def test_progress_bar_writes_to_its_stream(capsys):
+    X, y = truth_table("or")
+    descent.train(nn.Linear(2, 1), X, y, epochs=3, progress=True)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_lbfgs_full_batch_training():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    y = np.sin(X[:, 0]) + X[:, 1] ** 2
+    model = nn.MLP([2, 16, 1], activation="tanh", dtype="float64", rng=0)
+    history = descent.train(model, X, y, loss="mse", optimizer="lbfgs", lr=1.0, epochs=10)
+    assert history.last["loss"] < history["loss"][0] / 20
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=0), "epochs must be a positive integer"),
+    (dict(batch_size=0), "batch_size must be a positive integer"),
+    (dict(batch_size=100), "larger than the 4 training examples"),
+    (dict(loss="hinge"), "unknown loss 'hinge'.*cross_entropy"),
+    (dict(optimizer="adamm"), "unknown optimizer 'adamm'.*adam"),
+    (dict(lr=0.0), r"lr must be in \(0"),
+    (dict(validation="half"), "validation must be a fraction"),
+])
+def test_bad_arguments(kwargs, message):
+    X, y = truth_table("and")
+    with pytest.raises(descent.DescentError, match=message):
+        descent.train(nn.Linear(2, 1), X, y, **kwargs)
+
+
+def test_bad_data():
+    with pytest.raises(descent.ShapeError, match="4 rows but y has 3"):
+        descent.train(nn.Linear(2, 1), np.ones((4, 2)), np.ones(3))
+    with pytest.raises(descent.DescentValueError, match="NaN"):
+        descent.train(nn.Linear(2, 1), [[1.0, np.nan]], [1.0])
+    with pytest.raises(descent.DescentValueError, match="labels must lie in 0..1"):
+        descent.train(nn.MLP([2, 2]), np.ones((3, 2)), [0, 1, 2], loss="cross_entropy")
+    with pytest.raises(descent.DescentTypeError, match="regression targets must be numbers"):
+        descent.train(nn.Linear(2, 1), np.ones((2, 2)), ["a", "b"], loss="mse")
+    with pytest.raises(descent.DescentValueError, match="labels 0 and 1"):
+        descent.train(nn.Linear(2, 1), np.ones((3, 2)), [0, 1, 2], loss="bce")
+
+
+def test_lr_with_an_optimiser_instance_is_an_error():
+    X, y = truth_table("and")
+    model = nn.Linear(2, 1)
+    with pytest.raises(descent.DescentValueError, match="lr= is for an optimizer given by"):
+        descent.train(model, X, y, optimizer=descent.optim.SGD(model.parameters(), lr=0.1),
+                      lr=5.0)
+
+
+def test_unrecorded_monitor_fails_before_any_training():
+    X, y = truth_table("and")
+    model = nn.Linear(2, 1, rng=0)
+    before = model.weight.data.copy()
+    with pytest.raises(descent.DescentValueError, match="needs validation data"):
+        descent.train(model, X, y, epochs=3, stop=descent.stopping.EarlyStopping())
+    np.testing.assert_array_equal(model.weight.data, before)
+
+
+def test_weight_change_and_gradient_norms_are_exact_for_arrays_larger_than_a_block(monkeypatch):
+    monkeypatch.setattr(sys.modules["descent.training.loop"], "_NORM_BLOCK", 7)
+    X = np.random.default_rng(2).normal(size=(30, 4))
+    model = descent.nn.MLP([4, 9, 1], rng=2)
+    start = [p.data.astype(np.float64) for p in model.parameters()]
+    history = descent.train(model, X, X.sum(axis=1), loss="mse", epochs=1, lr=0.05)
+    change = np.sqrt(sum(np.sum((p.data - s) ** 2) for p, s in zip(model.parameters(), start)))
+    assert history.last["weight_change"] == pytest.approx(change, rel=1e-6)
+    assert history.last["grad_norm"]["0.weight"] == pytest.approx(
+        np.linalg.norm(model[0].weight.grad.astype(np.float64)), rel=1e-12)
+
+
+def _spiral_run(**kwargs):
+    X, y = spirals(60, n_classes=3, noise=0.1, seed=3)
+    model = nn.MLP([2, 12, 3], rng=4)
+    history = descent.train(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.02,
+                            batch_size=7, epochs=4, seed=1, **kwargs)
+    return history, model
+
+
+def test_epoch_metrics_are_the_same_when_added_up_in_chunks(monkeypatch):
+    whole, _ = _spiral_run()
+    monkeypatch.setattr(sys.modules["descent.training.loop"], "_TOTALS_ELEMENTS", 5)
+    chunked, _ = _spiral_run()
+    assert chunked["accuracy"] == whole["accuracy"]
+    assert chunked["loss"] == whole["loss"]
+    # a count of whole examples out of 60
+    assert whole.last["accuracy"] * 60 == pytest.approx(round(whole.last["accuracy"] * 60))
+
+
+def test_regression_metrics_are_the_same_when_added_up_in_chunks(monkeypatch):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 3))
+    Y = np.column_stack([X.sum(axis=1), X[:, 0] - X[:, 2]])
+
+    def run():
+        model = nn.Linear(3, 2, rng=0)
+        return descent.train(model, X, Y, loss="mse", optimizer="sgd", lr=0.05,
+                             batch_size=6, epochs=3, seed=0)
+
+    whole = run()
+    monkeypatch.setattr(sys.modules["descent.training.loop"], "_TOTALS_ELEMENTS", 4)
+    chunked = run()
+    assert chunked["mse"] == pytest.approx(whole["mse"], rel=1e-12)
+    assert chunked["mae"] == pytest.approx(whole["mae"], rel=1e-12)
+    # the epoch's mse is its batch losses' mean, weighted by batch size (float32 sums)
+    assert whole.last["mse"] == pytest.approx(whole.last["loss"], rel=1e-6)
+
+
+def test_diagnostics_off_records_none_of_them_and_trains_the_same():
+    on, model_on = _spiral_run()
+    off, model_off = _spiral_run(diagnostics=False)
+    assert off["loss"] == on["loss"] and off["accuracy"] == on["accuracy"]
+    for key, value in model_on.state_dict().items():
+        np.testing.assert_array_equal(model_off.state_dict()[key], value)
+    assert {"weight_change", "grad_norm", "dead_fraction"} <= set(on.last)
+    assert not {"weight_change", "grad_norm", "dead_fraction"} & set(off.last)
+
+
+def test_diagnostics_off_still_records_the_weight_change_a_criterion_needs():
+    on, _ = _spiral_run(stop=descent.stopping.WeightChange(tol=1e-9))
+    off, _ = _spiral_run(stop=descent.stopping.WeightChange(tol=1e-9), diagnostics=False)
+    assert off["weight_change"] == on["weight_change"]
+    assert all(change > 0 for change in off["weight_change"])
+    assert "grad_norm" not in off.last
