@@ -19,8 +19,7 @@ from descent.data.encoding import TableEncoder, check_complete, missing_rows
 from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP
 from descent.training.stopping import EarlyStopping
-from descent.autograd.functional import softmax
-from descent.nn.inspect import predict
+from descent.nn.inspect import class_probabilities, predict
 from descent.training.loop import train
 
 READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": None,
@@ -130,18 +129,25 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
     target_info = {"name": target, "task": task}
     if task == "classification":
         codes, classes = encode_labels(targets)
-        y, outputs = codes, len(classes)
-        target_info["classes"] = classes.tolist()
         loss = loss or "cross_entropy"
+        outputs, output, train_task = classification_head(loss, len(classes))
+        y = codes
+        target_info["classes"] = classes.tolist()
     else:
+        loss = loss or "mse"
+        if loss not in REGRESSION_LOSSES:
+            raise DataError(f"loss {loss!r} is for classification; a regression target "
+                            f"takes {', '.join(REGRESSION_LOSSES)} (or --task "
+                            "classification for class labels)")
         values = targets.astype(np.float64)
         mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
-        y, outputs = (values - mean) / scale, 1
+        y, outputs, output, train_task = (values - mean) / scale, 1, None, None
         target_info.update(mean=mean, scale=scale)
-        loss = loss or "mse"
-    model = MLP([X.shape[1], *hidden, outputs], activation=activation, rng=rng)
+    model = MLP([X.shape[1], *hidden, outputs], activation=activation, output=output,
+                rng=rng)
     stop = [EarlyStopping(patience=early_stopping)] if early_stopping and len(held) else []
     history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer, lr=lr,
+                    task=train_task,
                     batch_size=(None if batch_size == 0
                                 else batch_size or (32 if len(keep) > 32 else None)),
                     epochs=epochs, seed=rng, stop=stop,
@@ -163,6 +169,32 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
     return model, history
 
 
+REGRESSION_LOSSES = ("mse", "sse", "mae")
+_BINARY_ONLY = ("bce", "binary_cross_entropy", "binary_cross_entropy_with_logits")
+
+
+def classification_head(loss, classes):
+    """``(outputs, output activation, train task)`` of a network for ``classes`` classes
+    trained with the loss named ``loss``.
+
+    Cross-entropy and NLL: one score per class (NLL over a softmax output). Binary
+    cross-entropy: two classes only, one sigmoid output (from the logits with
+    ``..._with_logits``). Squared or absolute error, as the notes use them: one sigmoid
+    output against 0/1 for two classes, else a softmax output against one-hot rows.
+    """
+    if loss in ("cross_entropy", "nll"):
+        return classes, ("softmax" if loss == "nll" else None), "multiclass"
+    if loss in _BINARY_ONLY:
+        if classes != 2:
+            raise DataError(f"loss {loss!r} is for two classes; the target has {classes}: "
+                            "use cross_entropy")
+        return 1, (None if loss.endswith("logits") else "sigmoid"), "binary"
+    if loss in REGRESSION_LOSSES:
+        return ((1, "sigmoid", "binary") if classes == 2
+                else (classes, "softmax", "multiclass"))
+    raise DataError(f"unknown loss {loss!r} for classification")
+
+
 def _prepared(model, frame):
     metadata = getattr(model, "metadata", None) or {}
     if "preprocessing" not in metadata or "target" not in metadata:
@@ -180,10 +212,10 @@ def encode_features(model, frame):
 def predict_table(model, frame, proba=False):
     """Predictions for each row: class names (or probabilities) or numbers."""
     X, target = _prepared(model, frame)
-    output = predict(model, X).astype(np.float64)
     if target["task"] == "regression":
+        output = predict(model, X).astype(np.float64)
         return output[:, 0] * target["scale"] + target["mean"]
-    probabilities = softmax(output).data
+    probabilities = class_probabilities(model, X)
     if proba:
         return probabilities
     return np.asarray(target["classes"], dtype=object)[probabilities.argmax(axis=1)]

@@ -1,6 +1,6 @@
 """Activation functions, as functions of tensors.
 
-sigmoid, tanh, relu, step, softmax and log_softmax are primitives (see ``descent.ops``:
+sigmoid, tanh, relu, step, softmax and log_softmax are primitives (see ``descent.autograd.ops``:
 fused for stability or speed); leaky_relu and elu are composed from primitives here.
 
 =============  ==========================================  ===============================

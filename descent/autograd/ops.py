@@ -445,16 +445,20 @@ def stack(tensors, axis=0):
 
 
 # --------------------------------------------------------------------------- activations
-def _activation(a, name):
+def _activation(a, name, remember=False):
     forward, derivative = ACTIVATION_RULES[name]
     a = as_tensor(a)
     out = forward(a.data)
-    return make_node(out, (a,), lambda g: (g * derivative(out),), name)
+    return make_node(out, (a,), lambda g: (g * derivative(out),), name, remember)
 
 
 def sigmoid(a):
-    """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)); stable for any a."""
-    return _activation(a, "sigmoid")
+    """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)); stable for any a.
+
+    The output remembers ``a`` (even under ``no_grad``): binary cross-entropy on it is
+    computed from the logits ``a``, stably (see :func:`probability_source`).
+    """
+    return _activation(a, "sigmoid", remember=True)
 
 
 def tanh(a):
@@ -484,6 +488,9 @@ def softmax(a, axis=-1):
 
     Fused for stability (the maximum is subtracted before exponentiating, so logits
     of ±1e4 are fine) and speed (Jacobian-vector product s·(g − Σ g·s) in one node).
+    Over the last axis the output remembers ``a`` (even under ``no_grad``), so that
+    cross-entropy on these probabilities is computed from the logits ``a``
+    (see :func:`probability_source`).
     """
     a = as_tensor(a)
     e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))
@@ -492,7 +499,22 @@ def softmax(a, axis=-1):
     def backward(g):
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
-    return make_node(out, (a,), backward, "softmax")
+    last = _normalise_axis(axis, a.ndim) == (a.ndim - 1,)
+    return make_node(out, (a,), backward, "softmax" if last else f"softmax(axis={axis})",
+                     remember=last)
+
+
+def probability_source(t):
+    """How ``t`` was made, for a loss: ``("softmax", logits)`` for a softmax over the last
+    axis, ``("sigmoid", logits)`` for a sigmoid, else ``(None, t)``.
+
+    A network that ends in softmax (or sigmoid) outputs probabilities; the losses that
+    take probabilities or logits use the logits underneath, so that the loss is the
+    cross-entropy of those probabilities, fused and stable (gradient p − t).
+    """
+    if t.op in ("softmax", "sigmoid") and len(t.parents) == 1:
+        return t.op, t.parents[0]
+    return None, t
 
 
 def log_softmax(a, axis=-1):

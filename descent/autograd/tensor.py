@@ -316,17 +316,19 @@ def _leaf(data, requires_grad=False, parents=(), backward=None, op=None):
     return out
 
 
-def make_node(data, parents, backward, op):
+def make_node(data, parents, backward, op, remember=False):
     """The result of an op: a graph node when a gradient can flow, a plain leaf otherwise.
 
     ``backward(g)`` must return one gradient (or None) per parent, each shaped like
-    that parent.
+    that parent. ``remember=True`` keeps the parents on a leaf too (no backward rule):
+    a softmax or sigmoid output remembers its logits even under ``no_grad``, so that a
+    loss given those probabilities can work from the logits (see ``descent.losses``).
     """
     if _grad_mode["enabled"]:
         for parent in parents:
             if parent.requires_grad:
                 return _leaf(data, True, parents, backward, op)
-    return _leaf(data, op=op)
+    return _leaf(data, parents=parents if remember else (), op=op)
 
 
 def as_tensor(value, like=None):

@@ -3,6 +3,15 @@
 Each takes ``(prediction, target, reduction="mean")``. ``reduction`` is ``"mean"`` (the
 average over examples, so that a batch step uses the mean gradient, as the notes
 prescribe), ``"sum"``, or ``"none"`` (one value per example, or per element).
+
+The cross-entropies see what the network outputs. Given the output of a softmax (or a
+sigmoid) — a network that ends in ``Softmax`` as the notes teach it — they are the
+cross-entropy of those probabilities, computed from the logits underneath in one fused,
+stable node, so that the error term of an output unit is e_k = p_k − t_k. Given raw
+scores, ``cross_entropy`` and ``binary_cross_entropy_with_logits`` apply the softmax or
+sigmoid themselves, as in PyTorch. Combinations that cannot be meant (cross-entropy over
+classes of sigmoid outputs, binary cross-entropy of a softmax, probabilities outside
+[0, 1]) are errors.
 """
 
 import numpy as np
@@ -105,22 +114,59 @@ def mae(prediction, target, reduction="mean"):
     return _reduce(ops.abs(prediction - target), reduction)
 
 
+def _source(prediction, loss, allowed):
+    """The network's output as ``(kind, tensor)``: ``("softmax" | "sigmoid", logits)``
+    when it is the output of that activation, else ``(None, prediction)``; a kind the
+    loss cannot take is an error that says what to use instead."""
+    kind, source = ops.probability_source(as_tensor(prediction))
+    if kind is not None and kind not in allowed:
+        raise DescentValueError(_MISMATCH[kind].format(loss=loss))
+    return kind, source
+
+
+_MISMATCH = {
+    "sigmoid": "{loss} got the outputs of a sigmoid, which are not one probability "
+               "distribution over the classes; end the network in softmax (or in no "
+               "activation), or use binary_cross_entropy for 0/1 targets",
+    "softmax": "{loss} got the outputs of a softmax (one distribution over the "
+               "classes); use cross_entropy with class labels or one-hot targets",
+}
+
+
 def binary_cross_entropy(probabilities, target, reduction="mean"):
     """−[t log p + (1 − t) log(1 − p)] for probabilities p (e.g. a sigmoid output).
 
-    Each logarithm is clamped at −100, as PyTorch does, so p = 0 or 1 gives a large
-    finite loss instead of infinity, with a finite gradient. Prefer
-    ``binary_cross_entropy_with_logits`` on the raw scores: it is exact and stable
-    everywhere.
+    On the output of a sigmoid it is computed from the logits z underneath, exactly and
+    stably, with gradient ∂E/∂z = p − t. Other probabilities must lie in [0, 1]; each
+    logarithm is clamped at −100, as PyTorch does, so p = 0 or 1 gives a large finite
+    loss instead of infinity, with a finite gradient.
+
+    Examples
+    --------
+    >>> import descent
+    >>> z = descent.tensor([[0.0], [2.0]])
+    >>> p = descent.functional.sigmoid(z)
+    >>> round(binary_cross_entropy(p, [[1.0], [0.0]]).item(), 4)   # ½(log 2 + log(1+e²))
+    1.41
     """
-    p, t = _pair(probabilities, target)
+    kind, source = _source(probabilities, "binary_cross_entropy", ("sigmoid",))
+    if kind == "sigmoid":
+        return binary_cross_entropy_with_logits(source, target, reduction)
+    p, t = _pair(source, target)
+    if p.size and not (0 <= xp.min(p.data) and xp.max(p.data) <= 1):
+        raise DescentValueError(
+            "binary_cross_entropy takes probabilities in [0, 1] (for example a sigmoid "
+            f"output); got values from {xp.min(p.data):.4g} to {xp.max(p.data):.4g}. End "
+            "the network in sigmoid, or use binary_cross_entropy_with_logits on raw scores")
     return _fused(ops.binary_cross_entropy, p, t.data if _needs_grad(t) else t, reduction,
                   p.size)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
-    """Binary cross-entropy of σ(z) computed stably from the logits z."""
-    logits, target = _pair(logits, target)
+    """Binary cross-entropy of σ(z) computed stably from the logits z (on a sigmoid's
+    output, from the logits underneath it)."""
+    _, source = _source(logits, "binary_cross_entropy_with_logits", ("sigmoid",))
+    logits, target = _pair(source, target)
     return _fused(ops.sigmoid_binary_cross_entropy, logits,
                   target.data if _needs_grad(target) else target, reduction, logits.size)
 
@@ -150,27 +196,38 @@ def _class_target(logits, target):
 
 
 def cross_entropy(logits, target, reduction="mean"):
-    """Multi-class cross-entropy −log softmax(z)_y from raw scores (logits).
+    """Multi-class cross-entropy E = −Σ_k t_k log p_k with p = softmax(z).
 
+    ``logits`` is either raw scores z or the output of a softmax (a network that ends in
+    ``Softmax``): either way E is the cross-entropy of the probabilities p, fused with
+    the softmax and computed stably from z, with error terms ∂E/∂z_k = p_k − t_k.
     ``target`` holds integer class labels (one per example) or class probabilities
-    (e.g. one-hot rows) shaped like ``logits``. Softmax and logarithm are fused and
-    computed stably, so do not apply a softmax first.
+    (e.g. one-hot rows) shaped like ``logits``.
 
     Examples
     --------
     >>> import descent
-    >>> round(cross_entropy(descent.tensor([[2.0, 0.0, 0.0]]), [0]).item(), 4)
+    >>> z = descent.tensor([[2.0, 0.0, 0.0]])
+    >>> round(cross_entropy(z, [0]).item(), 4)
+    0.2395
+    >>> round(cross_entropy(descent.functional.softmax(z), [0]).item(), 4)
     0.2395
     """
-    logits = as_tensor(logits)
+    _, logits = _source(logits, "cross_entropy", ("softmax",))
     labels = _class_target(logits, target)
     return _fused(ops.softmax_cross_entropy, logits, labels, reduction,
                   logits.size // logits.shape[-1])
 
 
 def nll_loss(log_probabilities, target, reduction="mean"):
-    """Negative log-likelihood −log p_y from log-probabilities (e.g. ``log_softmax``)."""
-    log_probabilities = as_tensor(log_probabilities)
+    """Negative log-likelihood −log p_y from log-probabilities (e.g. ``log_softmax``).
+
+    On the output of a softmax (probabilities, not their logarithms) it is the negative
+    log-likelihood of those probabilities: the same as ``cross_entropy``.
+    """
+    kind, log_probabilities = _source(log_probabilities, "nll_loss", ("softmax",))
+    if kind == "softmax":
+        return cross_entropy(log_probabilities, target, reduction)
     labels = _class_target(log_probabilities, target)
     if labels.ndim < log_probabilities.ndim:
         labels = ops.class_indices(labels, log_probabilities.shape[-1])

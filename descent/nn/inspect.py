@@ -4,8 +4,9 @@ from contextlib import closing
 
 import numpy as np
 
+from descent.autograd.functional import sigmoid, softmax
 from descent.errors import DescentTypeError
-from descent.nn.activations import ReLU
+from descent.nn.activations import Activation, ReLU
 from descent.nn.layers import Sequential
 from descent.autograd.tensor import no_grad
 
@@ -20,6 +21,28 @@ def predict(model, X):
             return model(X).data
     finally:
         model.train(was_training)
+
+
+def output_activation(model):
+    """The name of the activation a ``Sequential`` ends in (``"softmax"``, ``"sigmoid"``,
+    ...), or None when it ends in a plain layer (its outputs are scores)."""
+    if isinstance(model, Sequential) and len(model) and isinstance(model[-1], Activation):
+        return model[-1].name
+    return None
+
+
+def class_probabilities(model, X):
+    """Class probabilities, shape (n, k), whatever the network ends in: its own softmax
+    or sigmoid outputs as they are, or scores (a softmax over k > 1 outputs; for a single
+    output, the sigmoid is the probability of class 1, beside 1 − p for class 0)."""
+    output = predict(model, X).astype(np.float64)  # rows that sum to 1 in float64
+    final = output_activation(model)
+    if output.shape[-1] == 1:
+        positive = output[:, 0] if final == "sigmoid" else sigmoid(output[:, 0]).data
+        return np.column_stack([1 - positive, positive])
+    if final == "softmax":
+        return output / output.sum(axis=-1, keepdims=True)
+    return output if final == "sigmoid" else softmax(output).data
 
 
 _BLOCK_ELEMENTS = 262_144  # 1 MiB of float32 per layer output in the dead-unit check

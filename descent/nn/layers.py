@@ -119,7 +119,11 @@ class Sequential(Module):
             layers, plan, i = list(self._modules.values()), [], 0
             while i < len(layers):
                 following = layers[i + 1] if i + 1 < len(layers) else None
-                if type(layers[i]) is Linear and type(following) in _FUSABLE:
+                # a sigmoid output stays its own node: its logits are what binary
+                # cross-entropy works from (the fused node overwrites them)
+                output_sigmoid = type(following) is Sigmoid and i + 2 == len(layers)
+                if (type(layers[i]) is Linear and type(following) in _FUSABLE
+                        and not output_sigmoid):
                     plan.append((layers[i], following.name))
                     i += 2
                 elif type(layers[i]) is Linear:

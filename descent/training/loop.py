@@ -19,13 +19,16 @@ from descent.data.preprocessing import as_features, batches, encode_labels, spli
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.training.history import History
 from descent.training.metrics import r2_score
-from descent.nn.inspect import dead_unit_fractions
-from descent.nn.layers import Sequential
+from descent.nn.inspect import dead_unit_fractions, output_activation
+from descent.nn.layers import Linear, Sequential
 from descent.nn.module import Module
 from descent.optim.optimizers import LBFGS, get_optimizer
 from descent.training.stopping import MaxEpochs, TrainingDiverged, WeightChange
 from descent.autograd.tensor import no_grad
 
+# losses that compare outputs with targets of the same shape: class labels become
+# one-hot rows for them
+_SAME_SHAPE_LOSSES = (losses_module.mse, losses_module.sse, losses_module.mae)
 _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
                           losses_module.nll_loss: "multiclass",
                           losses_module.binary_cross_entropy: "binary"}
@@ -49,9 +52,14 @@ def infer_task(loss_fn):
 
 
 class Targets:
-    """Training targets in the form the loss wants, and how to read predictions back."""
+    """Training targets in the form the loss wants, and how to read predictions back.
 
-    def __init__(self, y, task, classes=None):
+    ``one_hot`` gives multi-class targets as one-hot rows of ``one_hot`` columns (for a
+    loss that compares outputs with targets of their own shape, such as squared error on
+    a softmax output) instead of class codes.
+    """
+
+    def __init__(self, y, task, classes=None, one_hot=None):
         self.logits = task == "binary_logits"
         task = "binary" if self.logits else task
         self.task = task
@@ -76,18 +84,25 @@ class Targets:
                     "classes"
                 )
             self.values = codes.reshape(-1, 1).astype(np.float64)
+        elif one_hot:
+            if codes.size and codes.max() >= one_hot:
+                raise DescentValueError(f"class labels must lie in 0..{one_hot - 1} for "
+                                        f"{one_hot} outputs; got {codes.max()}")
+            self.values = np.eye(one_hot)[codes]
         else:
             self.values = codes
 
     def subset(self, index):
         return self.values if index is None else self.values.take(index, axis=0)
 
-    def predicted_labels(self, output):
-        """Class codes from the network's outputs (scores, probabilities or logits)."""
+    def correct(self, output, target):
+        """Per example, whether the network's outputs (scores, probabilities or logits)
+        pick the class of ``target`` (a subset of ``values``)."""
         if self.task == "multiclass":
-            return output.argmax(axis=-1)
+            truth = target.argmax(axis=-1) if target.ndim == output.ndim else target
+            return output.argmax(axis=-1) == truth
         threshold = 0.0 if self.logits else 0.5
-        return (output > threshold).astype(np.float64)
+        return (output.reshape(target.shape) > threshold) == (target > 0.5)
 
 
 def _class_codes(y, classes):
@@ -102,6 +117,16 @@ def _class_codes(y, classes):
             raise DescentValueError(f"class labels must be >= 0, got {codes.min()}")
         return codes, None
     return encode_labels(y, classes)
+
+
+def _output_width(model):
+    """The number of outputs of a network that ends in dense layers (for one-hot
+    targets), from its last ``Linear``."""
+    widths = [m.out_features for m in model.modules() if isinstance(m, Linear)]
+    if not widths:
+        raise DescentValueError("one-hot class targets need the number of classes: pass "
+                                "classes=[...] or a network with Linear layers")
+    return widths[-1]
 
 
 def _check_positive_int(name, value, allow_none=False):
@@ -143,7 +168,7 @@ class _EpochTotals:
         self.targets = targets
         self.regression = targets.task == "regression"
         self.count = self.loss = self.correct = self.squared = self.absolute = 0.0
-        self._pending, self._targets, self._elements = [], [], 0
+        self._pending, self._elements = [], 0
 
     def add(self, loss_value, output, target, size):
         self.count += size
@@ -151,8 +176,7 @@ class _EpochTotals:
         if self.regression:
             self._pending.append(output.reshape(target.shape) - target)
         else:
-            self._pending.append(self.targets.predicted_labels(output))
-            self._targets.append(target)
+            self._pending.append(self.targets.correct(output, target))
         self._elements += target.size
         if self._elements >= _TOTALS_ELEMENTS:
             self._add_pending()
@@ -165,10 +189,8 @@ class _EpochTotals:
             self.squared += float(np.dot(error, error))
             self.absolute += float(np.add.reduce(np.abs(error)))
         else:
-            predicted = np.concatenate([p.reshape(-1) for p in self._pending])
-            target = np.concatenate([t.reshape(-1) for t in self._targets])
-            self.correct += int(np.count_nonzero(predicted == target))
-        self._pending, self._targets, self._elements = [], [], 0
+            self.correct += int(np.count_nonzero(np.concatenate(self._pending, axis=None)))
+        self._pending, self._elements = [], 0
 
     def metrics(self, total_sum_of_squares):
         self._add_pending()
@@ -201,8 +223,7 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
         record[f"{prefix}mae"] = float(np.mean(np.abs(error)))
         record[f"{prefix}r2"] = r2_score(targets.values, out.reshape(targets.values.shape))
     else:
-        predicted = targets.predicted_labels(out).reshape(targets.values.shape)
-        record[f"{prefix}accuracy"] = float(np.mean(predicted == targets.values))
+        record[f"{prefix}accuracy"] = float(np.mean(targets.correct(out, targets.values)))
         record[f"{prefix}error_rate"] = 1.0 - record[f"{prefix}accuracy"]
     return record
 
@@ -294,14 +315,19 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         task = infer_task(loss_fn)
     elif task not in TASKS:
         raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
+    if task == "binary_logits" and output_activation(model) == "sigmoid":
+        task = "binary"  # the loss works from the logits; the outputs are probabilities
     X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
     if batch_size is not None and batch_size > len(X):
         raise DescentValueError(
             f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
             "batch_size=None for batch gradient descent"
         )
-    targets = Targets(y, task, classes)
-    val_targets = None if X_val is None else Targets(y_val, task, targets.classes)
+    one_hot = None
+    if task == "multiclass" and loss_fn in _SAME_SHAPE_LOSSES:
+        one_hot = len(classes) if classes is not None else _output_width(model)
+    targets = Targets(y, task, classes, one_hot)
+    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, one_hot)
     if lr is not None and not isinstance(optimizer, str):
         raise DescentValueError("lr= is for an optimizer given by name; set the learning "
                                 "rate on the optimiser instance instead")

@@ -7,6 +7,7 @@ import torch.nn.functional as TF
 
 import descent
 from descent import losses as L
+from descent import nn
 
 REDUCTIONS = ["mean", "sum", "none"]
 RNG = np.random.default_rng(7)
@@ -325,3 +326,92 @@ def test_get_loss_unknown_name_lists_valid_names(bad):
     assert repr(bad) in message
     for name in L.LOSSES:
         assert name in message
+
+
+# ----------------------------------------------------------------------------- outputs
+# A network that ends in softmax (or sigmoid) outputs probabilities; the cross-entropies
+# work from the logits underneath, so the loss is the cross-entropy of those
+# probabilities and the error term of an output unit is p_k − t_k.
+Z = np.array([[0.83342689, 0.37461623], [2.0, -1.0], [-3.0, 4.0]])
+
+
+@pytest.mark.parametrize("loss", [L.cross_entropy, L.nll_loss])
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_class_losses_of_a_softmax_output_are_the_cross_entropy_of_its_probabilities(
+        loss, grad_mode):
+    z = descent.tensor(Z, requires_grad=True, dtype="float64")
+    labels = np.array([1, 0, 1])
+    if grad_mode:
+        value = loss(descent.functional.softmax(z), labels)
+    else:
+        with descent.no_grad():
+            value = loss(descent.functional.softmax(z), labels)
+    expected = torch.nn.functional.cross_entropy(torch.tensor(Z), torch.tensor(labels))
+    assert value.item() == pytest.approx(expected.item(), rel=1e-12)
+    # row 0 by hand: p = (0.612732, 0.387268), E = −ln 0.387268 = 0.948638
+    assert -np.log(np.exp(Z[0, 1]) / np.exp(Z[0]).sum()) == pytest.approx(0.948638, abs=1e-6)
+    if grad_mode:
+        value.backward()
+        p = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(z.grad, (p - np.eye(2)[labels]) / 3, rtol=1e-12)
+
+
+def test_cross_entropy_of_a_softmax_of_huge_logits_is_finite():
+    z = descent.tensor([[1e4, -1e4, 0.0]], requires_grad=True, dtype="float64")
+    value = L.cross_entropy(descent.functional.softmax(z), [1])
+    value.backward()
+    assert value.item() == pytest.approx(2e4)
+    np.testing.assert_allclose(z.grad, [[1.0, -1.0, 0.0]])
+
+
+@pytest.mark.parametrize("loss", [L.binary_cross_entropy, L.binary_cross_entropy_with_logits])
+def test_binary_losses_of_a_sigmoid_output_work_from_its_logits(loss):
+    logits = np.array([[-200.0], [0.0], [3.0], [200.0]])
+    target = np.array([[1.0], [1.0], [0.0], [0.0]])
+    z = descent.tensor(logits, requires_grad=True, dtype="float64")
+    value = loss(descent.functional.sigmoid(z), target)
+    value.backward()
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(logits), torch.tensor(target))
+    assert value.item() == pytest.approx(expected.item(), rel=1e-12)   # 200 is not clamped
+    p = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(z.grad, (p - target) / 4, rtol=1e-12, atol=1e-300)
+
+
+def test_a_sigmoid_output_layer_of_a_network_keeps_its_logits_for_the_loss():
+    net = nn.MLP([2, 3, 1], activation="tanh", output="sigmoid", rng=0, dtype="float64")
+    logits_net = nn.Sequential(*list(net)[:-1])
+    x, t = np.array([[40.0, -40.0], [1.0, 2.0]]), np.array([[0.0], [1.0]])
+    with_sigmoid = L.binary_cross_entropy(net(x), t)
+    from_logits = L.binary_cross_entropy_with_logits(logits_net(x), t)
+    assert with_sigmoid.item() == from_logits.item()
+
+
+def test_a_softmax_over_another_axis_is_taken_as_scores():
+    z = descent.tensor(Z)
+    scores = descent.functional.softmax(z, axis=0)
+    assert L.cross_entropy(scores, [1, 0, 1]).item() == pytest.approx(
+        torch.nn.functional.cross_entropy(torch.tensor(scores.data), torch.tensor([1, 0, 1]))
+        .item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("loss, activation, match", [
+    (L.cross_entropy, "sigmoid", "cross_entropy got the outputs of a sigmoid"),
+    (L.nll_loss, "sigmoid", "nll_loss got the outputs of a sigmoid"),
+    (L.binary_cross_entropy, "softmax", "binary_cross_entropy got the outputs of a softmax"),
+    (L.binary_cross_entropy_with_logits, "softmax",
+     "binary_cross_entropy_with_logits got the outputs of a softmax"),
+])
+def test_a_loss_on_an_output_it_cannot_mean_is_an_error(loss, activation, match):
+    z = descent.tensor([[0.5, -0.5], [1.0, 2.0]])
+    output = getattr(descent.functional, activation)(z)
+    target = np.array([0, 1]) if loss in (L.cross_entropy, L.nll_loss) else np.eye(2)
+    with pytest.raises(descent.DescentValueError, match=match):
+        loss(output, target)
+
+
+@pytest.mark.parametrize("values", [[[1.5], [0.2]], [[-0.1], [0.5]]])
+def test_binary_cross_entropy_of_values_outside_0_1_is_an_error(values):
+    with pytest.raises(descent.DescentValueError,
+                       match=r"probabilities in \[0, 1\].*binary_cross_entropy_with_logits"):
+        L.binary_cross_entropy(descent.tensor(values), [[1.0], [0.0]])

@@ -207,3 +207,42 @@ def test_explain_takes_a_class_label_or_a_one_hot_row_for_cross_entropy():
     assert label.loss_after < label.loss_before
     assert [w["new_value"] for w in label.weights] == pytest.approx(
         [w["new_value"] for w in one_hot.weights])
+
+
+SOFTMAX_SPEC = {
+    "layers": [2, 2, 2], "activations": ["tanh", "softmax"],
+    "weights": [[[0.1, 0.2], [0.3, 0.4]], [[0.5, -0.6], [0.7, 0.8]]],
+    "biases": [[0.1, -0.1], [0.0, 0.2]], "loss": "cross_entropy", "learning_rate": 0.5,
+    "input": [1.0, 2.0], "target": [0.0, 1.0],
+}
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll"])
+def test_a_network_ending_in_softmax_shows_probabilities_and_p_minus_t(loss):
+    # By hand: z3 = 1·0.1 + 2·0.3 + 0.1 = 0.8, z4 = 1·0.2 + 2·0.4 − 0.1 = 0.9;
+    # o3 = tanh 0.8 = 0.664037, o4 = tanh 0.9 = 0.716298;
+    # z5 = 0.664037·0.5 + 0.716298·0.7 + 0 = 0.833427, z6 = −0.398422 + 0.573038 + 0.2
+    # = 0.374616; p = softmax(z) = (0.612732, 0.387268); E = −ln p6 = 0.948638;
+    # e5 = p5 − t5 = 0.612732, e6 = p6 − t6 = −0.612732;
+    # e3 = (e5·w35 + e6·w36)(1 − o3²) = (0.306366 + 0.367639)·0.559055 = 0.376806.
+    model, x, target, _, lr, frozen = network_from_spec(dict(SOFTMAX_SPEC, loss=loss))
+    trace = explain(model, x, target, loss, lr, 1, frozen)[0]
+    units = {u["unit"]: u for u in trace.units}
+    assert trace.loss_before == pytest.approx(0.948638, abs=1e-6)
+    assert [round(units[k]["activation"], 6) for k in (5, 6)] == [0.612732, 0.387268]
+    assert [round(units[k]["error"], 6) for k in (5, 6)] == [0.612732, -0.612732]
+    assert units[3]["error"] == pytest.approx(0.376806, abs=1e-6)
+    assert trace.loss_after < trace.loss_before
+
+
+def test_a_sigmoid_output_with_binary_cross_entropy_has_error_p_minus_t():
+    spec = dict(SOFTMAX_SPEC, layers=[2, 2, 1], activations=["tanh", "sigmoid"],
+                weights=[SOFTMAX_SPEC["weights"][0], [[0.5], [0.7]]],
+                biases=[[0.1, -0.1], [0.0]], loss="bce", target=[1.0])
+    model, x, target, loss, lr, frozen = network_from_spec(spec)
+    trace = explain(model, x, target, loss, lr, 1, frozen)[0]
+    output = trace.units[-1]
+    # z5 = 0.833427 (as above); p = σ(z5) = 0.697079; e5 = p − t = −0.302921
+    assert output["activation"] == pytest.approx(0.697079, abs=1e-6)
+    assert output["error"] == pytest.approx(-0.302921, abs=1e-6)
+    assert trace.loss_before == pytest.approx(-np.log(0.697079), abs=1e-6)  # 0.360894

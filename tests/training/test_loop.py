@@ -9,7 +9,7 @@ import pytest
 import descent
 from descent import nn
 from descent.training.callbacks import Callback
-from descent.data.datasets import spirals, truth_table
+from descent.data.datasets import blobs, spirals, truth_table
 
 
 def test_mlp_learns_xor_with_batch_gradient_descent():
@@ -294,3 +294,41 @@ def test_diagnostics_off_still_records_the_weight_change_a_criterion_needs():
     assert off["weight_change"] == on["weight_change"]
     assert all(change > 0 for change in off["weight_change"])
     assert "grad_norm" not in off.last
+
+
+@pytest.mark.parametrize("output, loss, scores_loss", [
+    ("softmax", "cross_entropy", "cross_entropy"),
+    ("softmax", "nll", "cross_entropy"),
+    ("sigmoid", "binary_cross_entropy", "binary_cross_entropy_with_logits"),
+    ("sigmoid", "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits"),
+])
+def test_a_network_ending_in_probabilities_trains_as_the_same_network_on_scores(
+        output, loss, scores_loss):
+    """The loss sees the network's probabilities: training the taught network (ending in
+    softmax or sigmoid) is training the same weights with the loss on the logits."""
+    X, y = blobs(90, centers=3 if output == "softmax" else 2, seed=3)
+    outputs = 3 if output == "softmax" else 1
+    with_output = nn.MLP([2, 8, outputs], activation="tanh", output=output, rng=1)
+    on_scores = nn.MLP([2, 8, outputs], activation="tanh", rng=1)
+    runs = [descent.train(net, X, y, loss=chosen, optimizer="adam", lr=0.05, epochs=15,
+                          batch_size=16, seed=0, validation=0.2)
+            for net, chosen in ((with_output, loss), (on_scores, scores_loss))]
+    untimed = [[{k: v for k, v in record.items() if k != "time"} for record in run.records]
+               for run in runs]
+    assert untimed[0] == untimed[1]
+    assert runs[0].last["accuracy"] > 0.6
+    for a, b in zip(with_output.parameters(), on_scores.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_squared_error_on_class_labels_uses_one_hot_rows_and_records_accuracy():
+    X, y = blobs(120, centers=3, seed=0)
+    model = nn.MLP([2, 16, 3], activation="tanh", output="softmax", rng=0)
+    history = descent.train(model, X, y, loss="mse", task="multiclass", optimizer="adam",
+                            lr=0.05, epochs=30, seed=0, validation=(X, y))
+    with descent.no_grad():
+        p = model(X).data
+    one_hot = np.eye(3)[y]
+    assert history.last["val_loss"] == pytest.approx(np.mean((p - one_hot) ** 2), rel=1e-5)
+    assert history.last["val_accuracy"] == pytest.approx(np.mean(p.argmax(1) == y))
+    assert history.last["val_accuracy"] > 0.9
