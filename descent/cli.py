@@ -6,15 +6,19 @@ written when a command fails.
 
 import argparse
 import json
+import math
 import os
+import shutil
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 import numpy as np
 
 from descent.teach import demo
 from descent._version import __version__
-from descent.files.archive import write_atomically
+from descent.files.archive import check_output_path, write_atomically
 from descent.errors import DescentError
 from descent.teach.examples import EXAMPLES, build_example
 from descent.teach.explain import explain, load_spec, trace_report
@@ -27,23 +31,70 @@ from descent.autograd.functional import ACTIVATIONS
 from descent.losses.functions import LOSSES
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in one line and a pointer to ``--help`` (argparse's
+    own prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help' for more.\n")
+
+
 def _hidden(text):
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be integers like 64,32, got "
-                                         f"{text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError("hidden sizes must be positive integers like 64,32")
+    parts = text.split(",")
+    if not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"hidden sizes must be positive integers separated "
+                                         f"by commas, like 64,32; got {text!r}")
+    sizes = tuple(int(part) for part in parts)
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be at least 1, got {text!r}")
     return sizes
 
 
+def _names(text):
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"give column names separated by commas, like "
+                                         f"a,b; got {text!r}")
+    return names
+
+
+def _integer(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") \
+                from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _number(low, high=math.inf, low_open=True, high_open=True):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        below = value <= low if low_open else value < low
+        above = value >= high if high_open else value > high
+        if not math.isfinite(value) or below or above:
+            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+            raise argparse.ArgumentTypeError(f"must be a finite number in {bounds}, got "
+                                             f"{text!r}")
+        return value
+    return parse
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="descent",
         description="Train neural networks with gradient descent and backpropagation.",
     )
     parser.add_argument("--version", action="version", version=f"descent {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an internal error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="train a 2-4-1 network on XOR and show it learn")
 
@@ -54,6 +105,10 @@ def build_parser():
                     "DATA, trains on scikit-learn's handwritten digits.")
     train.add_argument("data", nargs="?", metavar="DATA", help="CSV, TSV or Parquet file")
     train.add_argument("--target", help="the column to predict (default: the last one)")
+    train.add_argument("--features", type=_names, metavar="COLS",
+                       help="the feature columns, e.g. a,b,c (default: all but the target)")
+    train.add_argument("--drop", type=_names, default=(), metavar="COLS",
+                       help="columns not to train on, e.g. id,date")
     train.add_argument("--task", choices=["auto", "classification", "regression"],
                        default="auto")
     train.add_argument("--hidden", type=_hidden, default=(64,), metavar="SIZES",
@@ -63,24 +118,27 @@ def build_parser():
     train.add_argument("--loss", choices=sorted(LOSSES), help="default: cross_entropy for "
                        "classification, mse for regression")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    train.add_argument("--lr", type=float, help="learning rate (default: the optimiser's)")
-    train.add_argument("--batch-size", type=int, default=None,
+    train.add_argument("--lr", type=_number(0), help="learning rate (default: the "
+                       "optimiser's)")
+    train.add_argument("--batch-size", type=_integer(0), default=None,
                        help="examples per update (default 32); 0 for batch gradient "
                             "descent")
-    train.add_argument("--epochs", type=int, default=100)
-    train.add_argument("--validation", type=float, default=0.2,
+    train.add_argument("--epochs", type=_integer(1), default=100)
+    train.add_argument("--validation", type=_number(0, 1, low_open=False), default=0.2,
                        help="held-out fraction (0 for none)")
-    train.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+    train.add_argument("--early-stopping", type=_integer(1), metavar="PATIENCE",
                        help="stop when validation loss has not improved for PATIENCE epochs")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_integer(0), default=0)
     train.add_argument("--dropna", action="store_true", help="drop rows with missing values")
-    train.add_argument("-o", "--output", default="model.descent", help="model file to write")
-    train.add_argument("--plot", metavar="PNG", help="write the loss curves here")
+    train.add_argument("-o", "--output", default="model.descent",
+                       help="model file to write ('-' for standard output)")
+    train.add_argument("--plot", metavar="IMAGE", help="write the loss curves here (.png, "
+                       ".svg, .pdf, ...)")
     train.add_argument("--history", metavar="FILE", help="write the history (.csv or .json)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--checkpoint", metavar="FILE",
                        help="save the run's full state here every --checkpoint-every epochs")
-    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N")
+    train.add_argument("--checkpoint-every", type=_integer(1), default=1, metavar="N")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint if it exists (same data and options)")
 
@@ -92,7 +150,8 @@ def build_parser():
     predict = commands.add_parser("predict", help="predict every row of a data file")
     predict.add_argument("model")
     predict.add_argument("data")
-    predict.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
+    predict.add_argument("-o", "--output", help="CSV file to write (default, or '-': "
+                         "standard output)")
     predict.add_argument("--proba", action="store_true", help="class probabilities")
 
     info = commands.add_parser("info", help="architecture, preprocessing and training summary")
@@ -101,7 +160,8 @@ def build_parser():
     plot = commands.add_parser("plot", help="plot a training history or decision regions")
     plot.add_argument("source", metavar="HISTORY|MODEL",
                       help="a history file (.csv/.json), or a model with --boundary DATA")
-    plot.add_argument("-o", "--output", required=True, help="image file to write")
+    plot.add_argument("-o", "--output", required=True, help="image file to write (.png, "
+                      ".svg, .pdf, ...; '-' for PNG on standard output)")
     plot.add_argument("--kind", choices=["loss", "gradients"], default="loss")
     plot.add_argument("--boundary", metavar="DATA", help="plot the model's decision regions "
                       "over this two-feature data")
@@ -114,27 +174,64 @@ def build_parser():
     source.add_argument("--example", metavar="NAME", help="a built-in example (see --list)")
     source.add_argument("--spec", metavar="FILE.json", help="a network described in JSON")
     source.add_argument("--list", action="store_true", help="list the built-in examples")
-    explain_parser.add_argument("--steps", type=int, default=1, help="training steps (1)")
+    explain_parser.add_argument("--steps", type=_integer(1), default=1,
+                                help="training steps (1)")
     explain_parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    for command in commands.choices.values():  # --debug after the command name too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the Python traceback of an internal error")
     return parser
 
 
 # ---------------------------------------------------------------------------- helpers
-def _check_writable(path, what="output"):
-    """Fail before any work when ``path`` cannot be written."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise DescentError(f"cannot write the {what} {path}: it is a folder")
-    if not folder.is_dir():
-        raise DescentError(f"cannot write the {what} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise DescentError(f"cannot write the {what} {path}: folder {folder} is not writable")
-    return path
+STDOUT = "-"
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: compare where they would be
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_paths(inputs, outputs):
+    """Refuse, before any work, an output that cannot be written or that would replace
+    an input or another output. ``inputs`` and ``outputs`` are ``(what, path)`` pairs;
+    a path of None is not used, ``-`` is standard output."""
+    inputs = [(what, path) for what, path in inputs if path not in (None, STDOUT)]
+    outputs = [(what, path) for what, path in outputs if path not in (None, STDOUT)]
+    for index, (what, path) in enumerate(outputs):
+        check_output_path(path, what)
+        for other, other_path in inputs:
+            if _same_file(path, other_path):
+                raise DescentError(f"the {what} {path} is the {other} {other_path}: writing "
+                                   f"it would destroy the {other}; choose another file name")
+        for other, other_path in outputs[:index]:
+            if _same_file(path, other_path):
+                raise DescentError(f"the {what} and the {other} are both {path}; give them "
+                                   "different file names")
 
 
 def _write_atomically(path, text):
     write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _write_output(path, write, out, suffix=""):
+    """``write(path)`` to ``path``, or, for ``-``, to a temporary file whose bytes then
+    go to standard output."""
+    if path != STDOUT:
+        return write(path)
+    stream = getattr(out, "buffer", None)
+    if stream is None:
+        raise DescentError("-o - needs a binary standard output")
+    with tempfile.TemporaryDirectory() as folder:
+        temporary = Path(folder) / f"output{suffix}"
+        write(temporary)
+        with open(temporary, "rb") as handle:
+            out.flush()
+            shutil.copyfileobj(handle, stream)
+            stream.flush()
+    return path
 
 
 def _builtin_digits():
@@ -151,34 +248,43 @@ def _builtin_digits():
     return frame, "digit", "scikit-learn's handwritten digits (1,797 images of 8x8 pixels)"
 
 
-def _metrics_table(history):
-    last = history.last
+def _metrics_table(record, regression):
     names = [m for m in ("loss", "accuracy", "error_rate", "mse", "mae", "r2")
-             if last.get(m) is not None]
-    rows = [[name, f"{last[name]:.4f}",
-             "" if last.get(f"val_{name}") is None else f"{last[f'val_{name}']:.4f}"]
+             if record.get(m) is not None]
+    rows = [[("loss (standardised target)" if regression and name == "loss" else name),
+             f"{record[name]:.4f}",
+             "" if record.get(f"val_{name}") is None else f"{record[f'val_{name}']:.4f}"]
             for name in names]
     return Table(["metric", "training", "validation"], rows)
 
 
 # ---------------------------------------------------------------------------- commands
+def _check_train_options(args):
+    if args.resume and not args.checkpoint:
+        raise DescentError("--resume needs --checkpoint FILE")
+    if args.early_stopping is not None and not args.validation:
+        raise DescentError("--early-stopping watches the validation loss: it needs "
+                           "--validation above 0 (e.g. 0.2)")
+    if args.features is not None and args.drop:
+        raise DescentError("give either --features or --drop, not both")
+    if args.history and Path(args.history).suffix not in (".csv", ".json"):
+        raise DescentError("--history must end in .csv or .json")
+    if args.plot:
+        from descent.plot import check_image_path
+
+        check_image_path(args.plot)
+    if args.plot == STDOUT or args.history == STDOUT or args.checkpoint == STDOUT:
+        raise DescentError("only -o can be '-' (standard output)")
+    _check_paths([("data file", args.data)],
+                 [("model file", args.output), ("history file", args.history),
+                  ("checkpoint", args.checkpoint), ("plot", args.plot)])
+
+
 def run_train(args, out):
     from descent.tabular import fit_table, read_table
 
-    output = _check_writable(args.output, "model file")
-    if args.resume and not args.checkpoint:
-        raise DescentError("--resume needs --checkpoint FILE")
-    if args.checkpoint:
-        _check_writable(args.checkpoint, "checkpoint")
-    for extra, what in ((args.plot, "plot"), (args.history, "history file")):
-        if extra:
-            _check_writable(extra, what)
-    if args.plot:
-        from descent.plot import require_matplotlib
-
-        require_matplotlib()
-    if args.history and Path(args.history).suffix not in (".csv", ".json"):
-        raise DescentError("--history must end in .csv or .json")
+    _check_train_options(args)
+    report_out = sys.stderr if args.output == STDOUT else out
     if args.data is None:
         frame, target, description = _builtin_digits()
         target = args.target or target
@@ -186,9 +292,10 @@ def run_train(args, out):
         frame = read_table(args.data)
         target = args.target or str(frame.columns[-1])
         description = f"{args.data} ({len(frame)} rows, {frame.shape[1]} columns)"
-    out.write(f"Training on {description}; target column {target!r}\n")
+    report_out.write(f"Training on {description}; target column {target!r}\n")
     model, history = fit_table(
-        frame, target, task=args.task, hidden=args.hidden, activation=args.activation,
+        frame, target, task=args.task, features=args.features, drop=args.drop,
+        hidden=args.hidden, activation=args.activation,
         loss=args.loss, optimizer=args.optimizer, lr=args.lr,
         batch_size=args.batch_size, epochs=args.epochs,
         validation=args.validation or None, early_stopping=args.early_stopping,
@@ -196,7 +303,7 @@ def run_train(args, out):
         checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
         resume=args.resume)
     model.metadata["training"]["data"] = description
-    save(model, output)
+    _write_output(args.output, lambda path: save(model, path), out, ".descent")
     if args.history:
         text = history.to_json() if args.history.endswith(".json") else history.to_csv()
         _write_atomically(args.history, text)
@@ -204,9 +311,18 @@ def run_train(args, out):
         from descent.plot import plot_history
 
         plot_history(history, args.plot)
-    report = Report(f"Trained {len(history)} epochs: {history.stop_reason}")
-    report.add(_metrics_table(history), f"Model written to {output}")
-    out.write(report.render("text"))
+    saved = model.metadata["training"]
+    title = f"Trained {len(history)} epochs: {history.stop_reason}"
+    report = Report(title)
+    if saved["saved_epoch"] != saved["epochs"]:
+        report.add(f"The model written is epoch {saved['saved_epoch']}'s, the best by the "
+                   "validation loss; its metrics:")
+    regression = model.metadata["target"]["task"] == "regression"
+    notes = ["Regression metrics are in the target's own units."] if regression else []
+    where = "standard output" if args.output == STDOUT else args.output
+    report.add(_metrics_table(saved["final"], regression), *notes,
+               f"Model written to {where}")
+    report_out.write(report.render("text"))
     return 0
 
 
@@ -240,8 +356,8 @@ def run_predict(args, out):
 
     from descent.tabular import predict_table, read_table
 
-    if args.output:
-        _check_writable(args.output)
+    _check_paths([("model file", args.model), ("data file", args.data)],
+                 [("predictions file", args.output)])
     model = load(args.model)
     frame = read_table(args.data)
     predictions = predict_table(model, frame, proba=args.proba)
@@ -254,36 +370,45 @@ def run_predict(args, out):
     else:
         table = pandas.DataFrame({target["name"]: predictions})
     text = table.to_csv(index=False)
-    if args.output:
-        _write_atomically(args.output, text)
-    else:
+    if args.output in (None, STDOUT):
         out.write(text)
+    else:
+        _write_atomically(args.output, text)
     return 0
 
 
+def _shown(value):
+    return f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
+
+
 def run_info(args, out):
+    from descent.tabular import table_metadata
+
     model = load(args.model)
     metadata = model.metadata
     report = Report(f"Model {args.model}", data=metadata)
     report.add(summary(model))
-    target = metadata.get("target")
-    if target:
+    if "target" in metadata or "preprocessing" in metadata:
+        encoder, target = table_metadata(model)
         line = f"Task: {target['task']}, target column {target['name']!r}"
-        if target.get("classes") is not None:
+        if target["task"] == "classification":
             line += f", classes {target['classes']}"
+        else:
+            line += (f"; the network predicts (y - {target['mean']:.6g}) / "
+                     f"{target['scale']:.6g}, y in the target's units")
         report.add(line)
-    columns = (metadata.get("preprocessing") or {}).get("columns", [])
-    if columns:
         report.add(Table(["feature", "kind", "preprocessing"], [
             [c["name"], c["kind"], f"(x - {c['mean']:.4g}) / {c['scale']:.4g}"
              if c["kind"] == "numeric" else f"one-hot over {len(c['categories'])} values"]
-            for c in columns]))
+            for c in encoder.columns]))
     training = metadata.get("training")
-    if training:
-        report.add(Table(["training", "value"], [[k, json.dumps(v)] for k, v in
+    if training is not None:
+        if not isinstance(training, dict) or not isinstance(training.get("final", {}), dict):
+            raise DescentError(f"{args.model}: the stored training summary is malformed")
+        report.add(Table(["training", "value"], [[k, _shown(v)] for k, v in
                                                  training.items() if k != "final"]))
-        report.add(Table(["final metric", "value"], [[k, f"{v:.4f}"] for k, v in
-                                                     training.get("final", {}).items()]))
+        report.add(Table(["metric of the saved model", "value"],
+                         [[k, _shown(v)] for k, v in training.get("final", {}).items()]))
     out.write(report.render("text"))
     return 0
 
@@ -291,7 +416,9 @@ def run_info(args, out):
 def run_plot(args, out):
     from descent import plot
 
-    _check_writable(args.output, "image")
+    plot.check_image_path("image.png" if args.output == STDOUT else args.output)
+    _check_paths([("history or model file", args.source), ("data file", args.boundary)],
+                 [("image", args.output)])
     if args.boundary:
         from descent.tabular import encode_features, predict_table, read_table
 
@@ -303,12 +430,15 @@ def run_plot(args, out):
             raise DescentError(f"--boundary needs a model with two numeric features; "
                                f"{args.source} has {len(kinds)} feature(s) of kinds {kinds}")
         labels = np.unique(predict_table(model, frame), return_inverse=True)[1]
-        plot.plot_decision_boundary(model, encode_features(model, frame), labels, args.output)
+        features = encode_features(model, frame)
+        _write_output(args.output, lambda path: plot.plot_decision_boundary(
+            model, features, labels, path), out, ".png")
     else:
         history = History.read(args.source)
         drawer = plot.plot_history if args.kind == "loss" else plot.plot_gradient_norms
-        drawer(history, args.output)
-    out.write(f"wrote {args.output}\n")
+        _write_output(args.output, lambda path: drawer(history, path), out, ".png")
+    if args.output != STDOUT:
+        out.write(f"wrote {args.output}\n")
     return 0
 
 
@@ -335,6 +465,8 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict
 
 
 def main(argv=None, out=None):
+    """Run the command line; return the exit status (0 fine, 2 the user's input, 3 an
+    internal error, 130 interrupted). Never a traceback, unless ``--debug``."""
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -346,6 +478,29 @@ def main(argv=None, out=None):
     except DescentError as error:
         sys.stderr.write(f"descent: error: {error}\n")
         return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("descent: interrupted; nothing was written after the last "
+                         "completed file\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write("descent: error: not enough memory for this run; use a smaller "
+                         "network, fewer rows or a smaller batch\n")
+        return 2
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        sys.stderr.write(f"descent: error: cannot use{where}: "
+                         f"{error.strerror or error}\n")
+        return 2
+    except Exception as error:  # noqa: BLE001  (the last line of defence: no traceback)
+        if args.debug:
+            traceback.print_exc()
+        else:
+            sys.stderr.write(
+                f"descent: internal error: {type(error).__name__}: {error}. This is a bug in "
+                "descent, not in your input: please report it on descent's issue tracker "
+                "with the command you ran and the traceback that --debug shows "
+                f"(descent --debug {args.command} ...)\n")
+        return 3
     parser.print_help(out)
     return 0
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from descent.errors import DescentError, DescentValueError, ShapeError
+from descent.files.archive import write_atomically
 from descent.nn.inspect import predict
 
 
@@ -19,6 +20,21 @@ def require_matplotlib():
     return matplotlib
 
 
+def check_image_path(path):
+    """Raise before any work when matplotlib cannot write an image named ``path`` (its
+    suffix names no format matplotlib knows)."""
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise DescentValueError(f"cannot write a picture to {path}: "
+                                f"{'.' + suffix if suffix else 'no suffix'} is not an image "
+                                f"format; use one of .{', .'.join(sorted(formats))}")
+    return Path(path)
+
+
 def _pyplot():
     require_matplotlib().use("Agg")
     import matplotlib.pyplot as plt
@@ -28,13 +44,16 @@ def _pyplot():
 
 def _save(figure, path):
     plt = _pyplot()
-    path = Path(path)
+    path = check_image_path(path)
     if not path.parent.is_dir():
         plt.close(figure)
         raise DescentValueError(f"cannot write {path}: the folder {path.parent} does not exist")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    try:  # atomically, as every file descent writes: a failure leaves the old file
+        write_atomically(path, lambda handle: figure.savefig(
+            handle, format=path.suffix.lower().lstrip("."), dpi=110))
+    finally:
+        plt.close(figure)
     return path
 
 

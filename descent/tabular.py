@@ -15,9 +15,12 @@ from descent.training import metrics
 from descent._version import __version__
 from descent.autograd.backend import as_rng
 from descent.data.preprocessing import encode_labels, split_indices
-from descent.data.encoding import TableEncoder, check_complete, missing_rows
+from descent.data.encoding import TableEncoder, check_complete, feature_columns, missing_rows
+from descent.files.archive import json_safe
+from descent.files.model import MAX_PARAMETERS
+from descent.optim.optimizers import get_optimizer
 from descent.errors import DescentError, DescentValueError
-from descent.nn.layers import MLP
+from descent.nn.layers import MLP, Linear
 from descent.training.stopping import EarlyStopping
 from descent.nn.inspect import class_probabilities, predict
 from descent.training.loop import train
@@ -50,12 +53,19 @@ def read_table(path):
                         f"use one of {', '.join(sorted(READERS))}")
     if path.is_dir():
         raise DataError(f"data file {path} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise DataError(f"data file {path} is not a regular file (a device, pipe or socket)")
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     try:
         if READERS[suffix] is None:
+            import pyarrow.parquet
+
+            names = pyarrow.parquet.read_schema(path).names
             frame = pandas.read_parquet(path)
         else:
+            names = pandas.read_csv(path, sep=READERS[suffix], header=None, nrows=1,
+                                    dtype=str, keep_default_na=False).iloc[0].tolist()
             frame = pandas.read_csv(path, sep=READERS[suffix])
     except pandas.errors.EmptyDataError:
         raise DataError(f"data file {path} is empty") from None
@@ -66,6 +76,10 @@ def read_table(path):
         raise DataError(f"cannot read {path}: {reason}") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise DataError(f"data file {path} has no rows or no columns")
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"data file {path} has more than one column named "
+                        f"{', '.join(map(repr, repeated))}; give every column its own name")
     return frame
 
 
@@ -83,22 +97,27 @@ def _labels(values):
     return values if values.dtype.kind in "iub" else values.astype(str)
 
 
-def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", loss=None,
-              optimizer="adam", lr=None, batch_size=None, epochs=100, validation=0.2,
-              early_stopping=None, seed=0, dropna=False, progress=None, callbacks=(),
-              checkpoint=None, checkpoint_every=1, resume=False):
+def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,),
+              activation="relu", loss=None, optimizer="adam", lr=None, batch_size=None,
+              epochs=100, validation=0.2, early_stopping=None, seed=0, dropna=False,
+              progress=None, callbacks=(), checkpoint=None, checkpoint_every=1,
+              resume=False):
     """Train an MLP on a table; return ``(model, history)``.
 
-    ``target`` names the column to predict; every other column is a feature.
-    ``task`` is ``"classification"``, ``"regression"`` or ``"auto"`` (from the target).
-    ``batch_size`` None means 32 examples, or all of them when there are fewer; 0 means
-    all of them (batch gradient descent); a size larger than the training rows is an
-    error.
+    ``target`` names the column to predict; the features are ``features`` (default:
+    every other column) less ``drop``. ``task`` is ``"classification"``,
+    ``"regression"`` or ``"auto"`` (from the target). ``batch_size`` None means 32
+    examples, or all of them when there are fewer; 0 means all of them (batch gradient
+    descent); a size larger than the training rows is an error.
+
+    After early stopping the model holds the best epoch's weights;
+    ``model.metadata["training"]`` says which epoch that is (``saved_epoch``) and holds
+    its metrics (``final``). Regression metrics (``mse``, ``mae``) in the history and
+    the metadata are in the target's own units; ``loss`` is on the standardised target
+    the network is trained on.
     """
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise DataError(f"there is no target column {target!r}; the columns are {columns}")
-    features = [c for c in columns if c != target]
+    features = feature_columns(frame.columns, target, features, drop)
+    columns = [*features, target]
     if dropna:
         frame = frame[~missing_rows(frame, columns)]
         if len(frame) == 0:
@@ -110,6 +129,11 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
         raise DataError(f"task must be 'classification', 'regression' or 'auto', got {task!r}")
     stratify = None
     if task == "classification":
+        if targets.dtype.kind == "f" and not np.all(np.mod(targets, 1) == 0):
+            example = targets[np.mod(targets, 1) != 0][0].item()
+            raise DataError(f"classification needs class labels, but the target {target!r} "
+                            f"holds numbers with fractions (such as {example:g}); use --task "
+                            "regression to predict a number")
         targets = _labels(targets)
         classes = np.unique(targets)
         if len(classes) < 2:
@@ -143,30 +167,63 @@ def fit_table(frame, target, *, task="auto", hidden=(64,), activation="relu", lo
         mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
         y, outputs, output, train_task = (values - mean) / scale, 1, None, None
         target_info.update(mean=mean, scale=scale)
-    model = MLP([X.shape[1], *hidden, outputs], activation=activation, output=output,
-                rng=rng)
-    stop = [EarlyStopping(patience=early_stopping)] if early_stopping and len(held) else []
-    history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer, lr=lr,
-                    task=train_task,
-                    batch_size=(None if batch_size == 0
-                                else batch_size or (32 if len(keep) > 32 else None)),
+    sizes = [X.shape[1], *hidden, outputs]
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if parameters > MAX_PARAMETERS:
+        raise DataError(f"a network of layers {sizes} has {parameters:,} parameters, more "
+                        f"than a model file holds ({MAX_PARAMETERS:,}); use smaller "
+                        "--hidden layers")
+    model = MLP(sizes, activation=activation, output=output, rng=rng)
+    if early_stopping is not None and not len(held):
+        raise DataError("early stopping watches the validation loss: it needs validation "
+                        "rows (validation above 0)")
+    stop = [EarlyStopping(patience=early_stopping)] if early_stopping is not None else []
+    effective_batch = (None if batch_size == 0
+                       else batch_size or (32 if len(keep) > 32 else None))
+    optimizer_used = get_optimizer(optimizer, model.parameters(),
+                                   **({} if lr is None else {"lr": lr}))
+    history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer_used,
+                    task=train_task, batch_size=effective_batch,
                     epochs=epochs, seed=rng, stop=stop,
                     validation=(X[held], y[held]) if len(held) else None,
                     progress=progress, callbacks=callbacks, checkpoint=checkpoint,
                     checkpoint_every=checkpoint_every, resume=resume)
+    if task == "regression":
+        _in_target_units(history, target_info["scale"])
+    saved = next((r for r in history.records if r["epoch"] == history.best_epoch),
+                 history.last)
     model.metadata = {
         "preprocessing": encoder.to_dict(),
         "target": target_info,
         "training": {"descent_version": __version__, "rows": int(len(keep)),
                      "validation_rows": int(len(held)), "epochs": len(history),
+                     "saved_epoch": saved.get("epoch"),
                      "stop_reason": history.stop_reason, "loss": loss,
                      "optimizer": optimizer if isinstance(optimizer, str)
                      else type(optimizer).__name__,
+                     "optimizer_options": json_safe(optimizer_used.hyper),
+                     "lr": optimizer_used.lr,
+                     "batch_size": effective_batch or int(len(keep)),
+                     "validation": validation or 0.0, "early_stopping": early_stopping,
+                     "seed": seed if isinstance(seed, int) else None,
+                     "features": features,
                      "hidden": list(hidden), "activation": activation,
-                     "final": {k: v for k, v in history.last.items()
-                               if isinstance(v, float)}},
+                     "final": {k: v for k, v in saved.items()
+                               if isinstance(v, float) and k != "time"}},
     }
     return model, history
+
+
+_TARGET_UNIT_METRICS = {"mse": 2, "val_mse": 2, "mae": 1, "val_mae": 1}
+
+
+def _in_target_units(history, scale):
+    """Rescale the squared and absolute errors of a regression history, recorded on the
+    standardised target, to the target's units (R² is the same either way)."""
+    for record in history.records:
+        for name, power in _TARGET_UNIT_METRICS.items():
+            if record.get(name) is not None:
+                record[name] *= scale ** power
 
 
 REGRESSION_LOSSES = ("mse", "sse", "mae")
@@ -196,12 +253,68 @@ def classification_head(loss, classes):
 
 
 def _prepared(model, frame):
+    encoder, target = table_metadata(model)
+    return encoder.transform(frame), target
+
+
+def table_metadata(model):
+    """The stored preprocessing (a ``TableEncoder``) and target description of a model
+    trained on a table, every field checked: a model file may be damaged or hostile.
+
+    The target is ``{"name", "task"}`` with ``classes`` (two or more distinct labels, one
+    per output) for classification, ``mean`` and ``scale`` (finite, scale > 0) for
+    regression; the encoder's width must be the network's input width.
+    """
     metadata = getattr(model, "metadata", None) or {}
-    if "preprocessing" not in metadata or "target" not in metadata:
+    if not isinstance(metadata, dict) or "preprocessing" not in metadata \
+            or "target" not in metadata:
         raise DescentValueError("this model has no table preprocessing stored; it was not "
                                 "trained with 'descent train' or fit_table")
     encoder = TableEncoder.from_dict(metadata["preprocessing"])
-    return encoder.transform(frame), metadata["target"]
+    target = metadata["target"]
+    if not isinstance(target, dict):
+        raise _bad_target(f"it must be an object, got {type(target).__name__}")
+    if not isinstance(target.get("name"), str):
+        raise _bad_target(f"'name' must be text, got {target.get('name')!r}")
+    task = target.get("task")
+    if task not in ("classification", "regression"):
+        raise _bad_target(f"'task' must be 'classification' or 'regression', got {task!r}")
+    inputs, outputs = _widths(model)
+    if task == "classification":
+        classes = target.get("classes")
+        if (not isinstance(classes, list) or len(classes) < 2
+                or not all(isinstance(c, (str, int, bool)) for c in classes)
+                or len({str(c) for c in classes}) != len(classes)):
+            raise _bad_target(f"'classes' must list two or more distinct labels, got "
+                              f"{classes!r}"[:200])
+        if outputs not in (len(classes), 1 if len(classes) == 2 else len(classes)):
+            raise _bad_target(f"{len(classes)} classes do not fit a network with {outputs} "
+                              "outputs")
+    else:
+        for field in ("mean", "scale"):
+            value = target.get(field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not np.isfinite(value) or (field == "scale" and value <= 0):
+                raise _bad_target(f"{field!r} must be a finite number"
+                                  f"{' > 0' if field == 'scale' else ''}, got {value!r}")
+        if outputs != 1:
+            raise _bad_target(f"a regression model has one output, this network {outputs}")
+    if inputs is not None and encoder.width != inputs:
+        raise DescentValueError(f"the stored preprocessing gives {encoder.width} features "
+                                f"but the network takes {inputs}")
+    return encoder, target
+
+
+def _bad_target(problem):
+    return DescentValueError(f"the stored target description is malformed: {problem}")
+
+
+def _widths(model):
+    """(inputs, outputs) of a network of Linear layers (inputs None if it has none)."""
+    linears = [m for m in model.modules() if isinstance(m, Linear)]
+    if not linears:
+        return None, None
+    return linears[0].in_features, linears[-1].out_features
 
 
 def encode_features(model, frame):
@@ -221,6 +334,14 @@ def predict_table(model, frame, proba=False):
     return np.asarray(target["classes"], dtype=object)[probabilities.argmax(axis=1)]
 
 
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool)
+
+
 def evaluate_table(model, frame):
     """Metrics of ``model`` on a table that includes the target column."""
     _, target = _prepared(model, frame.iloc[:0])
@@ -228,6 +349,15 @@ def evaluate_table(model, frame):
     if name not in [str(c) for c in frame.columns]:
         raise DataError(f"the data has no target column {name!r} to evaluate against")
     truth = np.asarray(frame[name].to_numpy())
+    missing = missing_rows(frame, [name])
+    if missing.any():
+        raise DataError(f"the target column {name!r} has {int(missing.sum())} missing "
+                        f"value(s), the first at data row {int(np.argmax(missing))} (counting "
+                        "from 0); metrics need a target for every row: fill or drop them")
+    if target["task"] == "regression" and truth.dtype.kind not in "iuf":
+        example = next((v for v in truth if not _is_number(v)), truth[0])
+        raise DataError(f"this regression model predicts numbers, but the target column "
+                        f"{name!r} holds text such as {str(example)[:60]!r}")
     predictions = predict_table(model, frame)
     if target["task"] == "regression":
         return {"task": "regression", "rows": len(truth),

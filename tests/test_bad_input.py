@@ -1,6 +1,8 @@
 """The bad-input matrix (docs/errors.md): every wrong input meets a clear, specific error,
 from the API and from the command line, before any work is done or any file written."""
 
+import copy
+import os
 import subprocess
 import sys
 
@@ -88,10 +90,54 @@ def workspace(tmp_path_factory):
     frame.assign(label=np.where(LABELS == 1, "yes", "maybe")).to_csv(folder / "unseen.csv",
                                                                      index=False)
     frame.assign(a=["x"] * 20).to_csv(folder / "text_feature.csv", index=False)
+    frame.assign(label=np.arange(20) % 3).to_csv(folder / "three.csv", index=False)
+    regression = frame.assign(price=1000 + 300 * frame["a"]).drop(columns="label")
+    regression.to_csv(folder / "reg.csv", index=False)
+    regression.assign(price=regression["price"].where(np.arange(20) != 3)).to_csv(
+        folder / "reg_nan.csv", index=False)
+    regression.assign(price=regression["price"].astype(object).where(
+        np.arange(20) != 3, "abc")).to_csv(folder / "reg_text.csv", index=False)
+    (folder / "dup.csv").write_text((folder / "good.csv").read_text().replace(
+        "a,b,c,label", "a,a,c,label", 1))
+    (folder / "link.csv").symlink_to("good.csv")
+    many = pd.DataFrame({"a": np.arange(60) * 0.5, "user": [f"user_{i:04d}" for i in range(60)],
+                         "label": np.arange(60) % 2})
+    many.to_csv(folder / "ids.csv", index=False)
+    many.assign(a=many["a"].astype(object).where(np.arange(60) != 41, "12,5")).to_csv(
+        folder / "stray.csv", index=False)
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "latin1.json").write_bytes('{"layers": [1, 1], "name": "é"}'.encode("latin-1"))
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "digits.json").write_text('{"layers": [' + "9" * 5000 + ", 1]}")
+    (folder / "wide.json").write_text('{"layers": [100000, 100000, 1], "weights": [], '
+                                      '"learning_rate": 1, "input": [], "target": []}')
     result = _cli(folder, "train", "good.csv", "--target", "label", "--epochs", "2",
                   "-o", "good.descent")
     assert result.returncode == 0, result.stderr
+    result = _cli(folder, "train", "reg.csv", "--target", "price", "--epochs", "2",
+                  "-o", "reg.descent", "--history", "history.csv")
+    assert result.returncode == 0, result.stderr
+    good = descent.load(folder / "good.descent")
+    for name, change in MALFORMED_METADATA.items():
+        metadata = copy.deepcopy(good.metadata)
+        change(metadata)
+        descent.save(good, folder / f"{name}.descent", metadata=metadata)
     return folder
+
+
+MALFORMED_METADATA = {
+    "target_text": lambda m: m.update(target="label"),
+    "no_task": lambda m: m["target"].pop("task"),
+    "one_class": lambda m: m["target"].update(classes=["no"]),
+    "no_mean": lambda m: m["preprocessing"]["columns"][0].pop("mean"),
+    "zero_scale": lambda m: m["preprocessing"]["columns"][1].update(scale=0.0),
+}
+
+
+def _contents(folder):
+    """Every entry of ``folder``, with the bytes of its regular files."""
+    return {p.name: (p.read_bytes() if p.is_file() and not p.is_symlink() else p.is_symlink())
+            for p in folder.iterdir() if p.name != "pipe.csv"}
 
 
 def _cli(folder, *args):
@@ -113,18 +159,104 @@ CLI_ROWS = [
     ("empty data", [*TRAIN, "empty.csv", "--target", "label"], "no rows"),
     ("labels out of range", ["evaluate", "good.descent", "unseen.csv"],
      r"classes the model never saw: \['maybe'\]"),
-    ("lr <= 0", [*TRAIN, "good.csv", "--target", "label", "--lr", "0"],
-     r"lr must be in \(0, inf\), got 0\.0"),
     ("batch size larger than the data", [*TRAIN, "good.csv", "--target", "label",
                                          "--batch-size", "500"], "larger than the"),
     ("unknown target column", [*TRAIN, "good.csv", "--target", "labels"],
      "no target column 'labels'; the columns are"),
+    # a loss for the tasks it is offered for
+    ("bce on three classes", [*TRAIN, "three.csv", "--target", "label", "--loss", "bce"],
+     "loss 'bce' is for two classes; the target has 3: use cross_entropy"),
+    ("cross-entropy on a regression target", [*TRAIN, "reg.csv", "--target", "price",
+                                              "--loss", "cross_entropy"],
+     "loss 'cross_entropy' is for classification; a regression target takes mse, sse, mae"),
+    # outputs never destroy an input or each other
+    ("model file over the data", ["train", "--epochs", "2", "--no-progress", "good.csv",
+                                  "--target", "label", "-o", "good.csv"],
+     "the model file good.csv is the data file good.csv: writing it would destroy the data"),
+    ("model file through a link to the data", ["train", "--epochs", "2", "good.csv",
+                                               "--target", "label", "-o", "link.csv"],
+     "the model file link.csv is the data file good.csv"),
+    ("model file over a device", [*TRAIN, "good.csv", "--target", "label", "-o",
+                                  "/dev/null"],
+     "cannot write the model file /dev/null: it is a character device, not a regular file"),
+    ("model file over a folder", [*TRAIN, "good.csv", "--target", "label", "-o", "."],
+     r"cannot write the model file \.: it is a folder"),
+    ("checkpoint over the data", [*TRAIN, "good.csv", "--target", "label", "--checkpoint",
+                                  "good.csv"], "the checkpoint good.csv is the data file"),
+    ("checkpoint and model the same file", [*TRAIN, "good.csv", "--target", "label",
+                                            "--checkpoint", "new.descent"],
+     "the checkpoint and the model file are both new.descent"),
+    ("predictions over the model", ["predict", "good.descent", "good.csv", "-o",
+                                    "good.descent"],
+     "the predictions file good.descent is the model file good.descent"),
+    ("predictions over the data", ["predict", "good.descent", "good.csv", "-o", "good.csv"],
+     "the predictions file good.csv is the data file good.csv"),
+    # outputs are checked before training
+    ("plot of an unknown format", [*TRAIN, "good.csv", "--target", "label", "--plot",
+                                   "curves.xyz"],
+     r"cannot write a picture to curves.xyz: .xyz is not an image format; use one of .*png"),
+    ("history of an unknown format", [*TRAIN, "good.csv", "--target", "label", "--history",
+                                      "h.txt"], "--history must end in .csv or .json"),
+    # settings that cannot work
+    ("early stopping without validation", [*TRAIN, "good.csv", "--target", "label",
+                                           "--early-stopping", "3", "--validation", "0"],
+     "--early-stopping watches the validation loss: it needs --validation above 0"),
+    ("features and drop together", [*TRAIN, "good.csv", "--target", "label", "--features",
+                                    "a,b", "--drop", "c"], "either --features or --drop"),
+    ("a network too large for a model file", [*TRAIN, "good.csv", "--target", "label",
+                                              "--hidden", "1000000000"],
+     r"has 6,000,000,002 parameters, more than a model file holds \(268,435,456\)"),
+    ("classification of a real-valued target", [*TRAIN, "reg.csv", "--target", "price",
+                                                "--task", "classification"],
+     r"classification needs class labels, but the target 'price' holds numbers with "
+     r"fractions \(such as [\d.]+\); use --task regression"),
+    # evaluation that cannot mean anything
+    ("evaluation with missing targets", ["evaluate", "reg.descent", "reg_nan.csv"],
+     r"the target column 'price' has 1 missing value\(s\), the first at data row 3"),
+    ("a regression model on text targets", ["evaluate", "reg.descent", "reg_text.csv"],
+     "this regression model predicts numbers, but the target column 'price' holds text "
+     "such as 'abc'"),
+    # model files whose stored description is malformed
+    ("metadata: target is text", ["predict", "target_text.descent", "good.csv"],
+     "the stored target description is malformed: it must be an object, got str"),
+    ("metadata: no task", ["info", "no_task.descent"],
+     "the stored target description is malformed: 'task' must be 'classification' or "
+     "'regression', got None"),
+    ("metadata: one class", ["evaluate", "one_class.descent", "good.csv"],
+     r"'classes' must list two or more distinct labels, got \['no'\]"),
+    ("metadata: a column without a mean", ["predict", "no_mean.descent", "good.csv"],
+     r"the stored preprocessing is malformed: column 0 \('a'\)"),
+    ("metadata: a scale of 0", ["predict", "zero_scale.descent", "good.csv"],
+     r"column 1 \('b'\): 'scale' must be > 0, got 0.0"),
+    # tables that would explode
+    ("a stray text value in a numeric column", [*TRAIN, "stray.csv", "--target", "label"],
+     r"column 'a' is mostly numbers \(59 of 60 values\) but data row 41 \(counting from 0\) "
+     r"holds '12,5'"),
+    ("an identifier column", [*TRAIN, "ids.csv", "--target", "label"],
+     r"column 'user' has 60 distinct values in 60 rows .*drop it \(--drop user\)"),
+    ("an unknown column to drop", [*TRAIN, "ids.csv", "--target", "label", "--drop", "usr"],
+     r"unknown column\(s\) \['usr'\] in the columns to drop; the columns are"),
+    # files that are not what they should be
+    ("duplicate column names", [*TRAIN, "dup.csv", "--target", "label"],
+     "data file dup.csv has more than one column named 'a'"),
+    ("a pipe as the data file", [*TRAIN, "pipe.csv", "--target", "label"],
+     r"data file pipe.csv is not a regular file \(a device, pipe or socket\)"),
+    ("a folder as the model file", ["info", "."], r"\. is a folder"),
+    ("a device as the model file", ["info", "/dev/null"], "/dev/null is a character device"),
+    ("a spec that is not UTF-8", ["explain", "--spec", "latin1.json"],
+     r"spec file latin1.json is not UTF-8 text \(byte \d+ cannot be decoded\)"),
+    ("a spec nested 100,000 deep", ["explain", "--spec", "deep.json"],
+     "spec file deep.json nests lists or objects too deeply"),
+    ("a spec with a 5,000-digit number", ["explain", "--spec", "digits.json"],
+     "spec file digits.json holds a number of more than 4,300 digits"),
+    ("a spec too large to explain", ["explain", "--spec", "wide.json"],
+     r"spec field 'layers': \[100000, 100000, 1\] has 10,000,200,001 weights and biases"),
 ]
 
 
 @pytest.mark.parametrize("row, args, message", CLI_ROWS, ids=[r[0] for r in CLI_ROWS])
 def test_cli_bad_input(workspace, row, args, message):
-    before = sorted(p.name for p in workspace.iterdir())
+    before = _contents(workspace)
     result = _cli(workspace, *args)
     assert result.returncode == 2, result.stdout
     lines = result.stderr.strip().splitlines()
@@ -133,7 +265,39 @@ def test_cli_bad_input(workspace, row, args, message):
     import re
 
     assert re.search(message, lines[0]), lines[0]
-    assert sorted(p.name for p in workspace.iterdir()) == before
+    assert _contents(workspace) == before  # nothing created, changed or removed
+
+
+USAGE_ROWS = [
+    ("--lr", "0", r"must be a finite number in \(0, inf\), got '0'"),
+    ("--lr", "inf", r"must be a finite number in \(0, inf\), got 'inf'"),
+    ("--lr", "nan", r"must be a finite number in \(0, inf\), got 'nan'"),
+    ("--lr", "fast", r"expected a number, got 'fast'"),
+    ("--epochs", "abc", r"expected a whole number, got 'abc'"),
+    ("--epochs", "0", r"must be at least 1, got 0"),
+    ("--batch-size", "-1", r"must be at least 0, got -1"),
+    ("--validation", "1.5", r"must be a finite number in \[0, 1\), got '1.5'"),
+    ("--hidden", "64,,32", r"hidden sizes must be positive integers separated by commas"),
+    ("--hidden", "64,0", r"hidden sizes must be at least 1"),
+    ("--early-stopping", "0", r"must be at least 1, got 0"),
+    ("--drop", "a,,b", r"give column names separated by commas"),
+]
+
+
+@pytest.mark.parametrize("option, value, message", USAGE_ROWS,
+                         ids=[f"{o} {v}" for o, v, _ in USAGE_ROWS])
+def test_a_malformed_option_is_one_line_and_a_pointer_to_help(workspace, option, value,
+                                                              message):
+    before = _contents(workspace)
+    result = _cli(workspace, *TRAIN, "good.csv", "--target", "label", option, value)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    import re
+
+    assert re.fullmatch(rf"descent train: error: argument {option}: {message}.*", lines[0])
+    assert lines[1] == "Try 'descent train --help' for more."
+    assert _contents(workspace) == before
 
 
 @pytest.mark.parametrize("option, value, valid", [("--activation", "sigmod", "sigmoid"),

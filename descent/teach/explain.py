@@ -9,6 +9,7 @@ from separate formulas.
 """
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,6 +223,9 @@ def trace_report(traces, title="One step of backpropagation", notes=(), digits=4
 
 
 # ------------------------------------------------------------------------ spec files
+# explain writes out every weight: a network for the blackboard, not for production
+MAX_EXPLAINED_PARAMETERS = 100_000
+MAX_SPEC_BYTES = 16 * 1024 * 1024
 SPEC_FIELDS = ("layers", "activations", "weights", "biases", "loss", "learning_rate",
                "input", "target", "frozen")
 
@@ -253,6 +257,11 @@ def network_from_spec(spec):
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
                        for s in sizes)):
         raise _spec_error("layers", "must list at least two positive unit counts, e.g. [3, 2, 1]")
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if parameters > MAX_EXPLAINED_PARAMETERS:
+        raise _spec_error("layers", f"{sizes} has {parameters:,} weights and biases; explain "
+                                    f"writes out every one, and takes at most "
+                                    f"{MAX_EXPLAINED_PARAMETERS:,}")
     depth = len(sizes) - 1
     activations = spec.get("activations", ["sigmoid"] * depth)
     if not isinstance(activations, list) or len(activations) != depth:
@@ -310,15 +319,34 @@ def network_from_spec(spec):
 def load_spec(path):
     """Read a spec file (JSON); errors name the file and the field."""
     path = Path(path)
+    if path.is_dir():
+        raise DescentValueError(f"spec file {path} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise DescentValueError(f"spec file {path} is not a regular file")
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise DescentValueError(f"spec file {path} has {size:,} bytes; a spec of a "
+                                    f"network small enough to explain has at most "
+                                    f"{MAX_SPEC_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
         raise DescentValueError(f"cannot read spec file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise DescentValueError(f"spec file {path} is not UTF-8 text (byte {error.start} "
+                                "cannot be decoded); save it as UTF-8 JSON") from None
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as error:
         raise DescentValueError(f"spec file {path} is not valid JSON: {error.msg} at line "
                                 f"{error.lineno}, column {error.colno}") from None
+    except RecursionError:
+        raise DescentValueError(f"spec file {path} nests lists or objects too deeply to be "
+                                "a network spec") from None
+    except ValueError:  # the one ValueError that is not a JSONDecodeError
+        raise DescentValueError(f"spec file {path} holds a number of more than "
+                                f"{sys.get_int_max_str_digits():,} digits; no spec needs "
+                                "one") from None
     return network_from_spec(spec)
 
 

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import pickle
+import time
 import tracemalloc
 import zipfile
 
@@ -165,6 +166,54 @@ def test_file_is_a_zip_of_json_and_plain_npy(tmp_path):
     assert np.array_equal(weight, model[0].weight.data)
 
 
+def test_the_same_model_saved_twice_gives_byte_identical_files(tmp_path, monkeypatch):
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.LeakyReLU(0.1), nn.Dropout(0.2),
+                          nn.Linear(4, 2, rng=1), nn.Softmax())
+    metadata = {"classes": ["a", "b"], "z": 1, "a": 2}
+    descent.save(model, tmp_path / "first.descent", metadata=metadata)
+    later = time.time() + 400 * 86_400  # the clock moved on by 400 days
+    monkeypatch.setattr(time, "time", lambda: later)
+    descent.save(model, tmp_path / "second.descent", metadata=metadata)
+    monkeypatch.undo()
+    first = (tmp_path / "first.descent").read_bytes()
+    assert (tmp_path / "second.descent").read_bytes() == first
+    with zipfile.ZipFile(tmp_path / "first.descent") as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == [
+        "descent.json", "params/0.weight.npy", "params/0.bias.npy", "params/3.weight.npy",
+        "params/3.bias.npy"]
+    assert {(info.date_time, info.create_system, info.external_attr >> 16,
+             info.compress_type) for info in infos} == \
+        {((1980, 1, 1, 0, 0, 0), 3, 0o100644, zipfile.ZIP_DEFLATED)}
+    loaded = descent.load(tmp_path / "first.descent")
+    descent.save(loaded, tmp_path / "again.descent")  # a load and save changes nothing
+    assert (tmp_path / "again.descent").read_bytes() == first
+
+
+@pytest.mark.parametrize("dtype, shape", [("float32", (4096, 4096)),
+                                          ("float64", (4096, 2048))])
+def test_loading_reads_each_weight_array_in_place(tmp_path, dtype, shape):
+    """A 64 MiB weight matrix loads with a peak of about its own size: decompressed
+    straight into the layer, not into bytes, then an array, then a copy (3x before)."""
+    model = nn.Sequential(nn.Linear(*shape, dtype=dtype, init="zeros"))
+    weight = model[0].weight.data
+    weight[...] = (np.arange(weight.size) % 251).reshape(shape) - 125.5
+    model[0].bias.data[...] = np.arange(shape[1]) / 7
+    descent.save(model, tmp_path / "big.descent")
+    size = weight.nbytes
+    assert size == 64 * 2 ** 20
+    tracemalloc.start()
+    try:
+        loaded = descent.load(tmp_path / "big.descent")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.3 * size, f"load peaked at {peak / size:.2f}x the weights' size"
+    assert loaded[0].weight.dtype == dtype
+    np.testing.assert_array_equal(loaded[0].weight.data, weight)
+    np.testing.assert_array_equal(loaded[0].bias.data, model[0].bias.data)
+
+
 # ------------------------------------------------------------------ atomic writes
 def _existing_model_file(tmp_path):
     path = tmp_path / "model.descent"
@@ -238,13 +287,12 @@ def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_saving_into_a_missing_folder_raises_before_writing(tmp_path, monkeypatch):
-    import tempfile
-
     created = []
-    original = tempfile.mkstemp
-    monkeypatch.setattr(tempfile, "mkstemp",
-                        lambda *a, **k: created.append(k) or original(*a, **k))
-    with pytest.raises(ModelFileError, match="does not exist"):
+    original = os.open
+    monkeypatch.setattr(os, "open", lambda path, flags, *args: created.append(path)
+                        or original(path, flags, *args))
+    with pytest.raises(ModelFileError, match="cannot write the model file .*: folder .* "
+                                             "does not exist"):
         descent.save(nn.MLP([2, 3, 1], rng=0), tmp_path / "missing" / "m.descent")
     assert created == []
     assert list(tmp_path.iterdir()) == []
@@ -292,8 +340,29 @@ def _empty_sequential():
     return nn.Sequential()
 
 
-@pytest.mark.parametrize("build", [_mixed_dtypes, _nan_weights, _empty_sequential],
-                         ids=["mixed-dtypes", "nan-weights", "empty-sequential"])
+def _infinite_leaky_slope():
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.LeakyReLU(float("inf")))
+
+
+def _zero_elu_alpha():
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.ELU(0.0))
+
+
+def _widths_that_do_not_chain():
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(4, 1, rng=1))
+
+
+def _numpy_scalar_settings():
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.LeakyReLU(np.float32(0.25)),
+                         nn.Softmax(axis=np.int64(1)))
+
+
+@pytest.mark.parametrize("build", [_mixed_dtypes, _nan_weights, _empty_sequential,
+                                   _infinite_leaky_slope, _zero_elu_alpha,
+                                   _widths_that_do_not_chain, _numpy_scalar_settings],
+                         ids=["mixed-dtypes", "nan-weights", "empty-sequential",
+                              "infinite-leaky-slope", "zero-elu-alpha", "widths",
+                              "numpy-scalar-settings"])
 def test_save_never_writes_a_file_that_load_rejects(tmp_path, build):
     """Either save refuses the model (a DescentError, nothing written) or load reads the
     file back; a file that save wrote must never be 'damaged or foreign'."""
@@ -310,6 +379,33 @@ def test_save_never_writes_a_file_that_load_rejects(tmp_path, build):
                                          loaded.named_parameters()):
         assert theirs.dtype == ours.dtype, name
         np.testing.assert_array_equal(theirs.data, ours.data)
+
+
+@pytest.mark.parametrize("build, message", [
+    (_infinite_leaky_slope, "layer 1 (LeakyReLU) has 'negative_slope' = inf; it must be a "
+                            "finite number >= 0"),
+    (_zero_elu_alpha, "layer 1 (ELU) has 'alpha' = 0.0; it must be a finite number > 0"),
+    (_widths_that_do_not_chain, "layer 2 (Linear) takes 4 inputs but the Linear layer "
+                                "before it gives 3"),
+], ids=["infinite-leaky-slope", "zero-elu-alpha", "widths"])
+def test_save_refuses_settings_that_load_would_refuse(tmp_path, build, message):
+    with pytest.raises(descent.DescentValueError) as error:
+        descent.save(build(), tmp_path / "m.descent")
+    assert str(error.value).startswith(f"cannot save this model: {message}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_scalar_settings_are_saved_as_plain_numbers(tmp_path):
+    loaded, _ = _save_and_load(_numpy_scalar_settings(), tmp_path)
+    assert type(loaded[1].negative_slope) is float and loaded[1].negative_slope == 0.25
+    assert type(loaded[2].axis) is int and loaded[2].axis == 1
+
+
+@pytest.mark.parametrize("metadata", [[1, 2], "notes", 3])
+def test_metadata_that_is_not_a_dictionary_is_refused(tmp_path, metadata):
+    with pytest.raises(descent.DescentTypeError, match="metadata must be a dictionary"):
+        descent.save(nn.MLP([2, 3, 1], rng=0), tmp_path / "m.descent", metadata=metadata)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------ loading bad files
@@ -554,6 +650,60 @@ TAMPERINGS = {
 }
 
 
+def _insert_layer(**description):
+    return lambda header: header["architecture"].insert(2, description)
+
+
+# json.dumps writes float("inf") and float("nan") as the non-standard Infinity and NaN,
+# which json.loads reads back; 10 ** 400 is an integer no float can hold
+_SETTING_TAMPERINGS = {
+    "leaky-relu-infinite-slope": ({"type": "LeakyReLU", "negative_slope": float("inf")},
+                                  "'negative_slope' = inf; it must be a finite number"),
+    "leaky-relu-nan-slope": ({"type": "LeakyReLU", "negative_slope": float("nan")},
+                             "'negative_slope' = nan"),
+    "leaky-relu-huge-integer-slope": ({"type": "LeakyReLU", "negative_slope": 10 ** 400},
+                                      "'negative_slope' = 1000"),
+    "elu-infinite-alpha": ({"type": "ELU", "alpha": float("inf")}, "'alpha' = inf"),
+    "elu-nan-alpha": ({"type": "ELU", "alpha": float("nan")}, "'alpha' = nan"),
+    "elu-minus-infinite-alpha": ({"type": "ELU", "alpha": -float("inf")}, "'alpha' = -inf"),
+    "dropout-p-nan": ({"type": "Dropout", "p": float("nan")}, "'p' = nan"),
+    "dropout-p-infinite": ({"type": "Dropout", "p": float("inf")}, "'p' = inf"),
+    "dropout-p-true": ({"type": "Dropout", "p": True}, "'p' = True"),
+    "dropout-p-list": ({"type": "Dropout", "p": [0.5]}, r"'p' = \[0.5\]"),
+    "softmax-axis-float": ({"type": "Softmax", "axis": 1.0}, "'axis' = 1.0; it must be an "
+                                                             "integer from -8 to 8"),
+    "softmax-axis-true": ({"type": "Softmax", "axis": True}, "'axis' = True"),
+    "dropout-without-p": ({"type": "Dropout"}, r"\(Dropout\) has the settings \[\]; a "
+                                               r"Dropout has \['p'\]"),
+    "tanh-with-a-setting": ({"type": "Tanh", "slope": 2}, r"has the settings \['slope'\]"),
+}
+for _name, (_description, _match) in _SETTING_TAMPERINGS.items():
+    TAMPERINGS[_name] = (_insert_layer(**_description), f"layer 2 .*{_match}")
+
+TAMPERINGS.update({
+    "linear-bias-string": (_set_layer(0, bias="no"), "'bias' = 'no'; it must be true or "
+                                                     "false"),
+    "linear-bias-null": (_set_layer(0, bias=None), "'bias' = None"),
+    "linear-without-bias": (lambda h: h["architecture"][0].pop("bias"),
+                            r"has the settings \['in_features', 'out_features'\]"),
+    "linear-with-an-extra-setting": (_set_layer(0, init="zeros"), "has the settings"),
+    "sequential-string": (lambda h: h.update(sequential="yes"), "sequential must be true or "
+                                                                "false"),
+    "sequential-null": (lambda h: h.update(sequential=None), "sequential"),
+    "metadata-list": (lambda h: h.update(metadata=[1, 2]), "the metadata must be a JSON "
+                                                           "object"),
+    "metadata-missing": (lambda h: h.pop("metadata"), "the header lacks metadata"),
+    "dtype-missing": (lambda h: h.pop("dtype"), "the header lacks dtype"),
+    "unknown-header-field": (lambda h: h.update(loader="os.system"),
+                             r"the header has unknown fields \['loader'\]"),
+    "descent-version-number": (lambda h: h.update(descent_version=1), "descent_version"),
+    "format-version-true": (lambda h: h.update(format_version=True), "version True"),
+    "format-version-float": (lambda h: h.update(format_version=1.0), "version 1.0"),
+    "declared-shape-floats": (_set_declared("0.weight", [3.0, 4]), r"shape \[3.0, 4\]"),
+    "declared-shape-bools": (_set_declared("2.bias", [True, True]), "shape"),
+})
+
+
 @pytest.mark.parametrize("name", sorted(TAMPERINGS))
 def test_tampered_description_raises_model_file_error(model_file, tmp_path, name):
     change, match = TAMPERINGS[name]
@@ -592,6 +742,19 @@ def test_bad_parameter_members_raise_model_file_error(model_file, tmp_path, memb
                                                       match):
     path = _tampered(model_file, tmp_path, _nochange, _replace_member(member, data))
     _assert_load_fails(path, match)
+
+
+def test_linear_widths_that_do_not_chain_are_refused(model_file, tmp_path):
+    """Layer 2 rewritten to take 5 inputs, with a matching declared shape and array: every
+    part agrees with itself, but layer 0 gives 4 outputs."""
+    def change(header):
+        header["architecture"][2]["in_features"] = 5
+        header["parameters"]["2.weight"] = [5, 2]
+
+    path = _tampered(model_file, tmp_path, change,
+                     _replace_member("params/2.weight.npy", _npy(np.ones((5, 2), "float32"))))
+    _assert_load_fails(path, "layer 2 \\(Linear\\) takes 5 inputs but the Linear layer "
+                             "before it gives 4")
 
 
 def test_missing_parameter_member(model_file, tmp_path):
