@@ -14,6 +14,12 @@ left alone.
   (Kingma & Ba, 2015); ``AdamW`` decouples the weight decay (Loshchilov & Hutter, 2019).
 - ``LBFGS``: a limited-memory quasi-Newton method for full-batch training
   (Liu & Nocedal, 1989), the "second-order" method; needs a closure.
+
+Hyper-parameters are checked when an optimiser is made and again when a saved state is
+loaded (``check_hyper``, ``checked_state``): finite numbers in range (lr > 0, or >= 0 once
+a schedule has annealed it; momentum, alpha and betas in [0, 1); eps > 0; weight decay
+>= 0), integers where counts are meant, True or False for flags — never a bool or a
+string for a number.
 """
 
 import math
@@ -27,10 +33,18 @@ from descent.autograd.tensor import Tensor
 
 # ----------------------------------------------------------------------------- checks
 def _check(name, value, low=None, high=None, low_open=False, high_open=True):
-    """Raise a clear error unless ``low (<|<=) value (<|<=) high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating,
-                                                         np.integer)) or math.isnan(value):
+    """Raise a clear error unless ``value`` is a finite number with
+    ``low (<|<=) value (<|<=) high``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating,
+                                                                     np.integer)) \
+            or value != value:  # NaN
         raise DescentValueError(f"{name} must be a number, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        raise DescentValueError(f"{name} must be a finite number, got {value!r}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
@@ -43,7 +57,62 @@ def _check(name, value, low=None, high=None, low_open=False, high_open=True):
 
 
 def _check_lr(lr):
+    """A new optimiser's learning rate: a finite number > 0."""
     return _check("lr", lr, low=0, low_open=True)
+
+
+def _check_rate(lr):
+    """The learning rate as a schedule may leave it: a finite number >= 0 (annealed to
+    nothing is allowed)."""
+    return _check("lr", lr, low=0)
+
+
+def _check_count(name, value, low=0):
+    """An integer setting or counter, at least ``low``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < low:
+        raise DescentValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise DescentValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _settings(hyper, names):
+    """``hyper`` as a dict, which must hold exactly the settings ``names``."""
+    if not isinstance(hyper, dict) or set(hyper) != set(names):
+        found = sorted(map(str, hyper)) if isinstance(hyper, dict) else repr(hyper)
+        raise DescentValueError(f"the optimiser settings must be {', '.join(names)}; "
+                                f"got {found}")
+    return hyper
+
+
+def _check_array(name, value, shape, dtype, non_negative=False):
+    """``value`` if it is an array of ``shape`` and ``dtype`` with finite values (and none
+    below 0 when ``non_negative``: a sum of squares)."""
+    if not isinstance(value, np.ndarray):
+        raise DescentValueError(f"{name} must be an array, got {type(value).__name__}")
+    if value.shape != tuple(shape):
+        raise ShapeError(f"{name} has shape {value.shape}, expected {tuple(shape)}")
+    if value.dtype != dtype:
+        raise DescentValueError(f"{name} has dtype {value.dtype}, expected {np.dtype(dtype)}")
+    if not np.all(np.isfinite(value)):
+        raise DescentValueError(f"{name} has NaN or infinite values")
+    if non_negative and np.any(value < 0):
+        raise DescentValueError(f"{name} has negative values, but it is a sum of squares")
+    return value
+
+
+def _check_state_entry(name, value, kind, parameter):
+    """One entry of a parameter's optimiser state, of ``kind`` (see
+    ``Optimizer.state_kinds``)."""
+    if kind == "count":
+        return _check_count(name, value)
+    return _check_array(name, value, parameter.shape, parameter.dtype,
+                        non_negative=kind == "squares")
 
 
 # ----------------------------------------------------------------------------- updates
@@ -185,14 +254,24 @@ def adam_update(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_dec
 
 # ----------------------------------------------------------------------------- classes
 class Optimizer:
-    """Holds the parameters, their per-parameter state and the hyper-parameters."""
+    """Holds the parameters, their per-parameter state and the hyper-parameters.
+
+    A subclass names its update, its hyper-parameters' checks (``check_hyper``) and the
+    per-parameter state its update keeps (``state_kinds``); ``checked_state`` holds a
+    saved state to both before ``load_state_dict`` takes it in.
+    """
 
     update = None
     # True when ``update`` works element by element (no norm or sum over a parameter),
     # so that it may run once on all of a small network's parameters (descent.flat).
     elementwise = False
+    # What the update keeps per parameter, by key: "array" (shaped like the parameter),
+    # "squares" (the same, a sum of squares: never negative) or "count" (steps taken).
+    state_kinds = {}
 
     def __init__(self, params, **hyper):
+        _check_lr(hyper.get("lr"))  # only a schedule may bring the rate down to 0 later
+        hyper = self.check_hyper(hyper)
         self.params = list(params)
         if not self.params:
             raise DescentValueError(
@@ -232,8 +311,27 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        # A schedule may anneal the rate down to 0; constructors insist on lr > 0.
-        self.hyper["lr"] = _check("lr", value, low=0)
+        self.hyper["lr"] = _check_rate(value)
+
+    @staticmethod
+    def check_hyper(hyper):
+        """``hyper`` with every setting checked (and normalised: floats, tuples).
+
+        Raises ``DescentValueError`` naming the first setting that is missing, unknown
+        or out of range. The learning rate may be 0 here (a schedule may have annealed
+        it); constructors insist on lr > 0.
+        """
+        if not isinstance(hyper, dict) or "lr" not in hyper:
+            raise DescentValueError(f"the optimiser settings must be a dict with 'lr', got "
+                                    f"{hyper!r}")
+        return {**hyper, "lr": _check_rate(hyper["lr"])}
+
+    def parameters_finite(self):
+        """Whether every parameter holds finite values only: one check of the flat array
+        after a flat update (a small network), one per parameter otherwise."""
+        if self._flat is not None and self._flat_state is not None:
+            return bool(np.isfinite(self._flat.data).all())
+        return all(np.isfinite(p.data).all() for p in self.params)
 
     def zero_grad(self):
         """Forget the gradients of all parameters (sets them to None)."""
@@ -311,24 +409,59 @@ class Optimizer:
                        for k, v in state.items()} for state in self.state],
         }
 
-    def load_state_dict(self, state_dict):
-        """Restore what ``state_dict()`` returned; shapes must fit the parameters."""
+    def checked_state(self, state_dict):
+        """``state_dict`` (as ``state_dict()`` returns it, or as read back from a file)
+        checked to fit this optimiser; its arrays are not copied.
+
+        Checked: the hyper-parameters (``check_hyper``), one state per parameter, only
+        the keys of ``state_kinds``, arrays of the parameter's shape and dtype with
+        finite values (sums of squares also >= 0), and step counts that are integers
+        >= 0.
+
+        Raises
+        ------
+        DescentValueError or ShapeError
+            Naming the entry that does not fit, e.g. ``optimiser state 'exp_avg' of
+            parameter 2 has shape (3,), expected (4,)``.
+        """
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), list):
+            raise DescentValueError("an optimiser state must be a dict with 'hyper' and a "
+                                    "'state' list, as state_dict() returns")
+        hyper = self.check_hyper(state_dict.get("hyper"))
         states = state_dict["state"]
         if len(states) != len(self.params):
             raise ShapeError(
                 f"optimiser state has {len(states)} parameters, this optimiser has "
                 f"{len(self.params)}"
             )
+        checked = []
         for index, (p, state) in enumerate(zip(self.params, states)):
-            for key, value in state.items():
-                if isinstance(value, np.ndarray) and value.shape != p.shape:
-                    raise ShapeError(
-                        f"optimiser state {key!r} of parameter {index} has shape "
-                        f"{value.shape}, the parameter has shape {p.shape}"
-                    )
-        self.hyper = dict(state_dict["hyper"])
+            if not isinstance(state, dict) or not set(state) <= set(self.state_kinds):
+                found = list(state) if isinstance(state, dict) else repr(state)
+                raise DescentValueError(
+                    f"optimiser state of parameter {index} holds {found}; a "
+                    f"{type(self).__name__} keeps {sorted(self.state_kinds) or 'nothing'}")
+            checked.append({key: _check_state_entry(
+                f"optimiser state {key!r} of parameter {index}", value,
+                self.state_kinds[key], p) for key, value in state.items()})
+        return {"hyper": hyper, "state": checked}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned, once ``checked_state`` found that it
+        fits this optimiser (a ``DescentValueError`` or ``ShapeError`` otherwise)."""
+        self._take(self.checked_state(state_dict))
+
+    def _take(self, checked):
+        """Take in a state that ``checked_state`` returned (copying its arrays)."""
+        self.hyper = checked["hyper"]
         self.state = [{k: (v.copy() if isinstance(v, np.ndarray) else v)
-                       for k, v in state.items()} for state in states]
+                       for k, v in state.items()} for state in checked["state"]]
+
+    def max_state_bytes(self):
+        """The most bytes of arrays ``state_dict()`` can hold for these parameters (what
+        a checkpoint may declare for it)."""
+        arrays = sum(kind != "count" for kind in self.state_kinds.values())
+        return arrays * sum(p.data.nbytes for p in self.params)
 
     def __repr__(self):
         settings = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
@@ -351,16 +484,25 @@ class SGD(Optimizer):
 
     update = staticmethod(sgd_update)
     elementwise = True
+    state_kinds = {"momentum_buffer": "array"}
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
-        momentum = _check("momentum", momentum, 0, 1)
-        if nesterov and (momentum == 0 or dampening != 0):
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
+                         nesterov=nesterov, weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyper(hyper):
+        hyper = _settings(hyper, ("lr", "momentum", "dampening", "nesterov", "weight_decay"))
+        checked = dict(lr=_check_rate(hyper["lr"]),
+                       momentum=_check("momentum", hyper["momentum"], 0, 1),
+                       dampening=_check("dampening", hyper["dampening"], 0, 1,
+                                        high_open=False),
+                       nesterov=_check_flag("nesterov", hyper["nesterov"]),
+                       weight_decay=_check("weight_decay", hyper["weight_decay"], 0))
+        if checked["nesterov"] and (checked["momentum"] == 0 or checked["dampening"] != 0):
             raise DescentValueError("nesterov needs momentum > 0 and dampening = 0")
-        super().__init__(params, lr=_check_lr(lr), momentum=momentum,
-                         dampening=_check("dampening", dampening, 0, 1, high_open=False),
-                         nesterov=bool(nesterov),
-                         weight_decay=_check("weight_decay", weight_decay, 0))
+        return checked
 
 
 class AdaGrad(Optimizer):
@@ -368,14 +510,23 @@ class AdaGrad(Optimizer):
 
     update = staticmethod(adagrad_update)
     elementwise = True
+    state_kinds = {"step": "count", "sum": "squares"}
 
     def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
-        super().__init__(params, lr=_check_lr(lr), lr_decay=_check("lr_decay", lr_decay, 0),
-                         weight_decay=_check("weight_decay", weight_decay, 0),
-                         initial_accumulator_value=_check("initial_accumulator_value",
-                                                          initial_accumulator_value, 0),
-                         eps=_check("eps", eps, 0, low_open=True))
+        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+
+    @staticmethod
+    def check_hyper(hyper):
+        hyper = _settings(hyper, ("lr", "lr_decay", "weight_decay",
+                                  "initial_accumulator_value", "eps"))
+        return dict(lr=_check_rate(hyper["lr"]),
+                    lr_decay=_check("lr_decay", hyper["lr_decay"], 0),
+                    weight_decay=_check("weight_decay", hyper["weight_decay"], 0),
+                    initial_accumulator_value=_check("initial_accumulator_value",
+                                                     hyper["initial_accumulator_value"], 0),
+                    eps=_check("eps", hyper["eps"], 0, low_open=True))
 
 
 class RMSProp(Optimizer):
@@ -383,14 +534,22 @@ class RMSProp(Optimizer):
 
     update = staticmethod(rmsprop_update)
     elementwise = True
+    state_kinds = {"square_avg": "squares", "grad_avg": "array", "momentum_buffer": "array"}
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False):
-        super().__init__(params, lr=_check_lr(lr), alpha=_check("alpha", alpha, 0, 1),
-                         eps=_check("eps", eps, 0, low_open=True),
-                         weight_decay=_check("weight_decay", weight_decay, 0),
-                         momentum=_check("momentum", momentum, 0, 1),
-                         centered=bool(centered))
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered)
+
+    @staticmethod
+    def check_hyper(hyper):
+        hyper = _settings(hyper, ("lr", "alpha", "eps", "weight_decay", "momentum",
+                                  "centered"))
+        return dict(lr=_check_rate(hyper["lr"]), alpha=_check("alpha", hyper["alpha"], 0, 1),
+                    eps=_check("eps", hyper["eps"], 0, low_open=True),
+                    weight_decay=_check("weight_decay", hyper["weight_decay"], 0),
+                    momentum=_check("momentum", hyper["momentum"], 0, 1),
+                    centered=_check_flag("centered", hyper["centered"]))
 
 
 class Adam(Optimizer):
@@ -398,9 +557,15 @@ class Adam(Optimizer):
 
     update = staticmethod(adam_update)
     elementwise = True
+    state_kinds = {"step": "count", "exp_avg": "array", "exp_avg_sq": "squares"}
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, **_adam_hyper(lr, betas, eps, weight_decay), decoupled=False)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         decoupled=False)
+
+    @staticmethod
+    def check_hyper(hyper):
+        return _adam_hyper(hyper, decoupled=False)
 
 
 class AdamW(Optimizer):
@@ -408,18 +573,32 @@ class AdamW(Optimizer):
 
     update = staticmethod(adam_update)
     elementwise = True
+    state_kinds = Adam.state_kinds
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        super().__init__(params, **_adam_hyper(lr, betas, eps, weight_decay), decoupled=True)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         decoupled=True)
+
+    @staticmethod
+    def check_hyper(hyper):
+        return _adam_hyper(hyper, decoupled=True)
 
 
-def _adam_hyper(lr, betas, eps, weight_decay):
+def _adam_hyper(hyper, decoupled):
+    """Adam's and AdamW's settings, checked; ``decoupled`` tells the two apart."""
+    hyper = _settings(hyper, ("lr", "betas", "eps", "weight_decay", "decoupled"))
+    betas = hyper["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise DescentValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return dict(lr=_check_lr(lr),
+    if hyper["decoupled"] is not decoupled:
+        raise DescentValueError(f"decoupled must be {decoupled} for "
+                                f"{'AdamW' if decoupled else 'Adam'}, got "
+                                f"{hyper['decoupled']!r}")
+    return dict(lr=_check_rate(hyper["lr"]),
                 betas=(_check("beta1", betas[0], 0, 1), _check("beta2", betas[1], 0, 1)),
-                eps=_check("eps", eps, 0, low_open=True),
-                weight_decay=_check("weight_decay", weight_decay, 0))
+                eps=_check("eps", hyper["eps"], 0, low_open=True),
+                weight_decay=_check("weight_decay", hyper["weight_decay"], 0),
+                decoupled=decoupled)
 
 
 class LBFGS(Optimizer):
@@ -446,15 +625,25 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100):
-        max_iter = int(_check("max_iter", max_iter, 1))
-        super().__init__(params, lr=_check_lr(lr), max_iter=max_iter,
-                         max_eval=int(max_eval if max_eval is not None else max_iter * 5 // 4),
-                         tolerance_grad=_check("tolerance_grad", tolerance_grad, 0),
-                         tolerance_change=_check("tolerance_change", tolerance_change, 0),
-                         history_size=int(_check("history_size", history_size, 1)))
+        if max_eval is None:
+            max_eval = _check_count("max_iter", max_iter, 1) * 5 // 4
+        super().__init__(params, lr=lr, max_iter=max_iter, max_eval=max_eval,
+                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+                         history_size=history_size)
         self.memory = {"func_evals": 0, "n_iter": 0, "d": None, "t": None, "old_dirs": [],
                        "old_steps": [], "ro": [], "H_diag": 1.0, "prev_flat_grad": None,
                        "prev_loss": None}
+
+    @staticmethod
+    def check_hyper(hyper):
+        hyper = _settings(hyper, ("lr", "max_iter", "max_eval", "tolerance_grad",
+                                  "tolerance_change", "history_size"))
+        return dict(lr=_check_rate(hyper["lr"]),
+                    max_iter=_check_count("max_iter", hyper["max_iter"], 1),
+                    max_eval=_check_count("max_eval", hyper["max_eval"], 1),
+                    tolerance_grad=_check("tolerance_grad", hyper["tolerance_grad"], 0),
+                    tolerance_change=_check("tolerance_change", hyper["tolerance_change"], 0),
+                    history_size=_check_count("history_size", hyper["history_size"], 1))
 
     def _flat_grad(self):
         return np.concatenate([
@@ -554,10 +743,56 @@ class LBFGS(Optimizer):
                            for k, v in self.memory.items()}
         return state
 
-    def load_state_dict(self, state_dict):
-        super().load_state_dict(state_dict)
+    def checked_state(self, state_dict):
+        """As ``Optimizer.checked_state``, and the L-BFGS memory: counts >= 0, float64
+        vectors of all the parameters' length with finite values, as many curvature
+        pairs as factors ``ro`` and at most ``history_size`` of them, finite numbers."""
+        checked = super().checked_state(state_dict)
+        memory = state_dict.get("memory")
+        if not isinstance(memory, dict) or set(memory) != set(self.memory):
+            raise DescentValueError(f"the L-BFGS memory must hold {sorted(self.memory)}")
+        size = sum(p.data.size for p in self.params)
+
+        def vector(name, value):
+            return _check_array(f"L-BFGS memory {name}", value, (size,), np.float64)
+
+        def optional(check, name, value):
+            return None if value is None else check(name, value)
+
+        def number(name, value):
+            return _check(f"L-BFGS memory {name}", value)
+
+        pairs = [memory[key] for key in ("old_dirs", "old_steps", "ro")]
+        if not all(isinstance(entry, list) for entry in pairs) \
+                or len({len(entry) for entry in pairs}) != 1 \
+                or len(pairs[0]) > checked["hyper"]["history_size"]:
+            raise DescentValueError("the L-BFGS memory must hold as many old_dirs as "
+                                    "old_steps and ro, at most history_size of each")
+        checked["memory"] = {
+            "func_evals": _check_count("L-BFGS memory func_evals", memory["func_evals"]),
+            "n_iter": _check_count("L-BFGS memory n_iter", memory["n_iter"]),
+            "d": optional(vector, "d", memory["d"]),
+            "t": optional(number, "t", memory["t"]),
+            "old_dirs": [vector(f"old_dirs[{i}]", v) for i, v in enumerate(memory["old_dirs"])],
+            "old_steps": [vector(f"old_steps[{i}]", v)
+                          for i, v in enumerate(memory["old_steps"])],
+            "ro": [number(f"ro[{i}]", v) for i, v in enumerate(memory["ro"])],
+            "H_diag": number("H_diag", memory["H_diag"]),
+            "prev_flat_grad": optional(vector, "prev_flat_grad", memory["prev_flat_grad"]),
+            "prev_loss": optional(number, "prev_loss", memory["prev_loss"]),
+        }
+        return checked
+
+    def _take(self, checked):
+        super()._take(checked)
         self.memory = {k: (list(v) if isinstance(v, list) else v)
-                       for k, v in state_dict["memory"].items()}
+                       for k, v in checked["memory"].items()}
+
+    def max_state_bytes(self):
+        """The memory's vectors: two per curvature pair, and ``d`` and ``prev_flat_grad``,
+        each of all the parameters' length in float64."""
+        size = sum(p.data.size for p in self.params)
+        return (2 * self.hyper["history_size"] + 2) * size * np.dtype(np.float64).itemsize
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam,

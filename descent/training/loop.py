@@ -4,6 +4,13 @@ stopping criterion is met (seeds 000–004).
 ``batch_size=None`` is batch gradient descent (all examples per update), ``1`` is
 stochastic gradient descent, ``k`` is mini-batch gradient descent. Every update uses the
 mean gradient over its batch, because the losses average over examples.
+
+Training that diverges stops with ``TrainingDiverged``, naming the epoch, the batch and
+the learning rate: a batch whose loss is NaN or infinite (the model keeps its last finite
+weights); an epoch whose mean loss exceeds 10⁴ times the untrained network's loss and
+10⁴ itself (a loss that starts near 0 may grow a lot and still be small); or weights
+that became NaN or infinite. In the last two cases the model gets back the weights it
+had when that epoch began.
 """
 
 import math
@@ -13,8 +20,8 @@ import numpy as np
 
 from descent import losses as losses_module
 from descent.autograd.backend import as_rng
-from descent.training.callbacks import ProgressBar, progress_wanted
-from descent.training.checkpoint import Checkpointing
+from descent.training.callbacks import Callback, ProgressBar, progress_wanted
+from descent.training.checkpoint import Checkpointing, describe_run, describe_seed
 from descent.data.preprocessing import as_features, batches, encode_labels, split_indices
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.training.history import History
@@ -23,7 +30,7 @@ from descent.nn.inspect import dead_unit_fractions, output_activation
 from descent.nn.layers import Linear, Sequential
 from descent.nn.module import Module
 from descent.optim.optimizers import LBFGS, get_optimizer
-from descent.training.stopping import MaxEpochs, TrainingDiverged, WeightChange
+from descent.training.stopping import Criterion, MaxEpochs, TrainingDiverged, WeightChange
 from descent.autograd.tensor import no_grad
 
 # losses that compare outputs with targets of the same shape: class labels become
@@ -32,10 +39,17 @@ _SAME_SHAPE_LOSSES = (losses_module.mse, losses_module.sse, losses_module.mae)
 _CLASSIFICATION_LOSSES = {losses_module.cross_entropy: "multiclass",
                           losses_module.nll_loss: "multiclass",
                           losses_module.binary_cross_entropy: "binary"}
-# Rows the per-epoch dead-unit check looks at: spread evenly over the training data (so
-# that data sorted by class is sampled from every class), few enough that the check
-# costs a small share of an epoch even on small data sets.
-_DEAD_UNIT_SAMPLE = 256
+# Rows the per-epoch dead-unit check and the untrained network's loss look at: spread
+# evenly over the training data (so that data sorted by class is sampled from every
+# class), few enough that they cost a small share of an epoch even on small data sets.
+_SAMPLE_ROWS = 256
+# Divergence that stays finite: an epoch's mean loss more than _GROWTH times the
+# untrained network's (and than _GROWTH × _LOSS_FLOOR). Ordinary training, even at a high
+# learning rate, stays within a few times its start; ten-thousandfold is no longer
+# training. The floor keeps a loss that starts near 0 (1e-8, a regression already close
+# to its targets) free to grow to, say, 1e-3.
+_GROWTH = 1e4
+_LOSS_FLOOR = 1.0
 _NORM_BLOCK = 65_536  # elements squared in float64 at a time
 _TOTALS_ELEMENTS = 4_096  # batch results buffered before the epoch's sums take them in
 
@@ -207,15 +221,20 @@ class _EpochTotals:
         return record
 
 
-def evaluate_model(model, X, targets, loss_fn, prefix=""):
-    """Loss and metrics of ``model`` on ``X`` (in evaluation mode, no graph)."""
+def _evaluate(model, X, target_values, loss_fn):
+    """The loss of ``model`` on ``X`` and its outputs, in evaluation mode, without a graph."""
     was_training = model.training
     model.eval()
     with no_grad():
         output = model(X)
-        loss = loss_fn(output, targets.values).item()
+        loss = loss_fn(output, target_values).item()
     model.train(was_training)
-    out = output.data
+    return loss, output.data
+
+
+def evaluate_model(model, X, targets, loss_fn, prefix=""):
+    """Loss and metrics of ``model`` on ``X`` (in evaluation mode, no graph)."""
+    loss, out = _evaluate(model, X, targets.values, loss_fn)
     record = {f"{prefix}loss": loss}
     if targets.task == "regression":
         error = out.reshape(targets.values.shape) - targets.values
@@ -261,11 +280,12 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     seed : int or numpy.random.Generator, optional
         Source of the shuffling and of the validation split; the same seed (and the
         same initial weights) gives the same history, bit for bit.
-    stop : Criterion or sequence of Criterion
+    stop : Criterion or list of Criterion
         Extra stopping criteria (``descent.stopping``); the first that fires wins.
     validation : float or (X_val, y_val), optional
         A fraction of the data to hold out (stratified for classification), or data.
-    callbacks : sequence of Callback
+    callbacks : Callback or list of Callback
+        Subclasses of ``descent.callbacks.Callback``.
     progress : bool or None
         A tqdm progress bar; None shows one when writing to a terminal.
     classes : sequence, optional
@@ -280,7 +300,18 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     resume : bool
         Continue from ``checkpoint`` if it exists: weights, optimiser state, random
         generators, history and epoch count, so the result equals an uninterrupted run
-        bit for bit. Build the model and optimiser as for the original run.
+        bit for bit. Build the model and optimiser as for the original run: a checkpoint
+        records the run that wrote it, and one written by a different run is refused
+        with a ``CheckpointError`` naming each difference, before any training. It must
+        be the same data (``X``, ``y`` and validation data, by content), loss, task and
+        classes, optimiser and hyper-parameters (the starting ``lr`` included; a
+        schedule's later rate comes from the checkpoint), ``batch_size``, ``shuffle``,
+        ``seed`` (an int, or a Generator in the same state; with None, descent's global
+        generator, restored from the checkpoint), ``validation``, model (layers,
+        activations, parameter shapes, dtypes, frozen parameters) and the kinds of
+        stopping criteria and what they monitor. What may change: ``epochs``, the
+        criteria's limits (patience, tolerances, thresholds, time), ``callbacks``,
+        ``progress``, ``diagnostics`` and ``checkpoint_every``.
     diagnostics : bool
         Record ``weight_change``, ``grad_norm`` and ``dead_fraction`` every epoch
         (default). ``False`` skips them and their cost (norms over every parameter and a
@@ -291,6 +322,15 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     -------
     History
         Per-epoch records; ``history.stop_reason`` says why training ended.
+
+    Raises
+    ------
+    TrainingDiverged
+        When the loss becomes NaN or infinite, an epoch's mean loss exceeds 10⁴ times
+        the untrained network's (and 10⁴), or the weights become NaN or infinite; see
+        ``descent.training.loop``.
+    CheckpointError
+        When resuming from a damaged checkpoint or one written by a different run.
 
     Examples
     --------
@@ -304,11 +344,16 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     """
     if not isinstance(model, Module):
         raise DescentTypeError(f"model must be a descent Module, got {type(model).__name__}")
+    epochs = _check_positive_int("epochs", epochs)
+    criteria = [MaxEpochs(epochs),
+                *_instances(stop, Criterion, "stop", "a Criterion from descent.stopping "
+                            "(such as EarlyStopping(patience=10))")]
+    callbacks = _instances(callbacks, Callback, "callbacks",
+                           "a Callback (a subclass of descent.callbacks.Callback)")
     X = as_features(X)
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != len(X):
         raise ShapeError(f"X has {len(X)} rows but y has {y.size if y.ndim == 0 else len(y)}")
-    epochs = _check_positive_int("epochs", epochs)
     batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
     loss_fn = losses_module.get_loss(loss)
     if task is None:
@@ -317,7 +362,16 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "binary_logits" and output_activation(model) == "sigmoid":
         task = "binary"  # the loss works from the logits; the outputs are probabilities
+    seed_described = None if checkpoint is None else describe_seed(seed)  # before any draw
+    given = {"X": X, "y": y}
     X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
+    held_out = isinstance(validation, float)
+    # Validation data given is described by its content, and so is a fraction drawn from
+    # the global generator (seed=None: it differs from process to process); a fraction
+    # held out by a seed follows from the seed and the data.
+    by_content = not held_out or seed is None
+    given.update({"validation X": X_val if by_content else None,
+                  "validation y": y_val if by_content else None})
     if batch_size is not None and batch_size > len(X):
         raise DescentValueError(
             f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
@@ -336,13 +390,17 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     dtype = model._input_dtype()
     X = X.astype(dtype, copy=False)
     X_val = None if X_val is None else X_val.astype(dtype, copy=False)
-    criteria = [MaxEpochs(epochs), *([stop] if hasattr(stop, "check") else stop)]
     _check_monitors(criteria, X_val is not None, task)
-    callbacks = list(callbacks)
     if progress_wanted(progress):
         callbacks.append(ProgressBar(epochs))
-    checkpointing = None if checkpoint is None else Checkpointing(checkpoint,
-                                                                  checkpoint_every, resume)
+    checkpointing = None
+    if checkpoint is not None:
+        run = describe_run(model, optimizer, criteria, given, {
+            "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__), "task": task,
+            "classes": None if targets.classes is None else [str(c) for c in targets.classes],
+            "batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed_described,
+            "validation": validation if held_out else None if X_val is None else "data"})
+        checkpointing = Checkpointing(checkpoint, checkpoint_every, resume, run)
     return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
                 shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics)
 
@@ -354,13 +412,18 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     watch_dead = diagnostics and isinstance(model, Sequential)
     watch_change = diagnostics or any(isinstance(c, WeightChange) for c in criteria)
-    sample = X[np.linspace(0, len(X) - 1, min(len(X), _DEAD_UNIT_SAMPLE)).astype(np.intp)] \
-        if watch_dead else None
+    # rows spread evenly over the data, for the dead-unit check and the untrained loss
+    rows = np.linspace(0, len(X) - 1, min(len(X), _SAMPLE_ROWS)).astype(np.intp)
+    sample = X.take(rows, axis=0)
     centred = targets.values - targets.values.mean(axis=0) \
         if targets.task == "regression" else None
     total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
     for criterion in criteria:
         criterion.on_train_begin(model)
+    # measured before a checkpoint's weights come back: a resumed run has the limit of
+    # the run it continues (whose model was built the same way)
+    untrained = _untrained_loss(model, sample, targets.subset(rows), loss_fn)
+    limit = _GROWTH * max(untrained, _LOSS_FLOOR)
     epoch = 0
     if checkpointing is not None:
         epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
@@ -373,8 +436,8 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
         callback.on_train_begin(history)
     start = time.perf_counter() - history.last.get("time", 0.0)
     model.train()
-    # Overflow may happen quietly: a non-finite loss is caught and reported as
-    # TrainingDiverged, with the epoch, batch and learning rate.
+    # Overflow may happen quietly: a non-finite loss or weights are caught and reported
+    # as TrainingDiverged, with the epoch, batch and learning rate.
     with np.errstate(over="ignore", invalid="ignore"):
         while history.stop_reason is None:
             epoch += 1
@@ -382,16 +445,27 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 callback.on_epoch_begin(epoch)
             before = [p.data.copy() for _, p in named]
             totals = _EpochTotals(targets)
+            first_over = None  # the first batch whose loss is past the divergence limit
             for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
                 full = len(index) == len(X) and batch_size is None
                 xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
                 yb = targets.subset(None if full else index)
                 value, output = _step(model, xb, yb, loss_fn, optimizer)
                 if not math.isfinite(value):
-                    _diverged(history, epoch, batch, value, optimizer, named, before)
+                    _diverged(history, epoch, batch, f"the loss became {value}", optimizer,
+                              named, before)
+                if value > limit and first_over is None:
+                    first_over = batch
                 totals.add(value, output, yb, len(xb))
                 for callback in callbacks:
                     callback.on_batch_end(epoch, batch, value)
+            mean = totals.loss / totals.count
+            if first_over is not None and mean > limit:
+                _diverged(history, epoch, first_over, _grown(mean, untrained), optimizer,
+                          named, before, restore=True)
+            if not optimizer.parameters_finite():
+                _diverged(history, epoch, batch, "the weights became NaN or infinite",
+                          optimizer, named, before, restore=True)
             record = {"epoch": epoch, **totals.metrics(total_sum_of_squares)}
             if X_val is not None:
                 record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
@@ -480,15 +554,62 @@ def _step(model, xb, yb, loss_fn, optimizer):
     return value, out
 
 
-def _diverged(history, epoch, batch, value, optimizer, named, before):
-    if not all(np.all(np.isfinite(p.data)) for _, p in named):
+def _untrained_loss(model, X, target_values, loss_fn):
+    """The loss of the model as it comes to training, the yardstick of divergence that
+    stays finite (an epoch's mean loss more than ``_GROWTH`` times it, or than
+    ``_GROWTH × _LOSS_FLOOR``, has diverged). A loss that is already NaN or infinite sets
+    no limit (inf): the first batch will report it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _ = _evaluate(model, X, target_values, loss_fn)
+    return loss if math.isfinite(loss) else math.inf
+
+
+def _grown(mean, untrained):
+    """Why an epoch whose mean loss is ``mean`` diverged, in words."""
+    floor = f" (counted as {_LOSS_FLOOR:g})" if untrained < _LOSS_FLOOR else ""
+    return (f"the epoch's mean loss reached {mean:.4g}, more than {_GROWTH:g} times the "
+            f"untrained network's {untrained:.4g}{floor}")
+
+
+def _diverged(history, epoch, batch, problem, optimizer, named, before, restore=False):
+    """Stop with ``TrainingDiverged``. With ``restore`` (a loss that grew, weights that
+    overflowed) the model gets back the weights it had when the epoch began; otherwise
+    (a non-finite loss, whose update was skipped) it keeps its weights unless they are
+    no longer finite."""
+    restore = restore or not all(np.all(np.isfinite(p.data)) for _, p in named)
+    if restore:
         for (_, p), old in zip(named, before):
             p.data[...] = old
+    kept = f"its weights from the start of epoch {epoch}" if restore else \
+        "its last finite weights"
     lr = optimizer.lr
     history.stop_reason = f"diverged at epoch {epoch}, batch {batch + 1}"
     raise TrainingDiverged(
-        f"training diverged at epoch {epoch}, batch {batch + 1}: the loss became {value} "
-        f"with learning rate {lr:g}. Try a smaller learning rate (e.g. lr={lr / 10:g}) or "
-        "standardise the inputs; the model keeps its last finite weights.",
+        f"training diverged at epoch {epoch}, batch {batch + 1}: {problem} with learning "
+        f"rate {lr:g}. Try a smaller learning rate (e.g. lr={lr / 10:g}) or standardise the "
+        f"inputs; the model keeps {kept}.",
         history=history, epoch=epoch, batch=batch + 1,
     )
+
+
+def _instances(value, kind, name, what):
+    """``value`` — one ``kind``, a list or tuple of them, or None — as a list; anything
+    else is a ``DescentTypeError`` naming it and ``what`` is expected."""
+    if value is None:
+        return []
+    if isinstance(value, kind):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise DescentTypeError(f"{name} must be {what} or a list of them, got "
+                               f"{_described(value, kind)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, kind):
+            raise DescentTypeError(f"{name}[{index}] is {_described(item, kind)}, not {what}")
+    return list(value)
+
+
+def _described(value, kind):
+    if isinstance(value, type) and issubclass(value, kind):
+        return f"the class {value.__name__} itself (pass an instance: {value.__name__}(...))"
+    text = repr(value)
+    return f"the {type(value).__name__} {text if len(text) <= 60 else text[:60] + '…'}"

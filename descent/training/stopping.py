@@ -5,8 +5,10 @@ Each criterion looks at the record of the epoch that just ended and returns a re
 fires ends training and its reason becomes ``history.stop_reason``. The notes' criteria:
 weight changes incredibly small (``WeightChange``), a pre-specified number of epochs
 (``MaxEpochs``), the share of misclassified examples below a threshold (``ErrorRate``),
-and validation to decide when to stop (``EarlyStopping``). A loss that becomes NaN or
-infinite always stops training with ``TrainingDiverged``.
+and validation to decide when to stop (``EarlyStopping``). Divergence always stops
+training with ``TrainingDiverged``: a loss that becomes NaN or infinite, an epoch's loss
+that grows past 10⁴ times the untrained network's (and past 10⁴), or weights that become
+NaN or infinite.
 """
 
 import math
@@ -15,7 +17,9 @@ from descent.errors import DescentError, DescentValueError
 
 
 class TrainingDiverged(DescentError):
-    """The loss became NaN or infinite; ``history`` holds the epochs before it."""
+    """Training diverged (see ``descent.training.loop``): the loss became NaN or
+    infinite, or grew by orders of magnitude, or the weights overflowed. ``history``
+    holds the epochs before it; ``epoch`` and ``batch`` say where it happened."""
 
     def __init__(self, message, history=None, epoch=None, batch=None):
         super().__init__(message)
@@ -23,7 +27,16 @@ class TrainingDiverged(DescentError):
 
 
 class Criterion:
-    """Base class: ``check(record, model)`` returns a reason to stop or None."""
+    """Base class: ``check(record, model)`` returns a reason to stop or None.
+
+    ``state_kinds`` says what ``state_dict()`` holds, so that a checkpoint's copy can be
+    checked before it is loaded: for each key, ``"count"`` (an integer >= 0),
+    ``"number"`` (not NaN), ``"epoch"`` (an epoch already trained) or ``"weights"`` (the
+    model's parameters by name), with ``" or None"`` where the value may be missing. A
+    key it does not list must hold a plain value (a number, string, bool or None).
+    """
+
+    state_kinds = {}
 
     def on_train_begin(self, model):
         """Reset any state (a criterion can be reused across runs)."""
@@ -97,6 +110,8 @@ class LossPlateau(Criterion):
     """Stop when ``monitor`` has not improved by at least ``tol`` for ``patience``
     consecutive epochs (scikit-learn's ``tol`` / ``n_iter_no_change``)."""
 
+    state_kinds = {"best": "number", "stale": "count"}
+
     def __init__(self, tol=1e-4, patience=10, monitor="loss"):
         self.tol = _non_negative("tol", tol)
         self.patience = _positive_int("patience", patience)
@@ -147,6 +162,9 @@ class EarlyStopping(Criterion):
     ``mode`` is ``"min"`` or ``"max"``; by default ``"max"`` for accuracy and R²,
     ``"min"`` otherwise.
     """
+
+    state_kinds = {"best": "number or None", "best_epoch": "epoch or None",
+                   "stale": "count", "best_state": "weights or None"}
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode=None,
                  restore_best=True):

@@ -506,3 +506,191 @@ def test_lbfgs_step_without_closure_is_an_error():
     opt = optim.LBFGS([_param()])
     with pytest.raises(descent.DescentValueError, match="LBFGS.step needs a closure"):
         opt.step()
+
+
+ALL_CLASSES = [optim.SGD, optim.AdaGrad, optim.RMSProp, optim.Adam, optim.AdamW, optim.LBFGS]
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+@pytest.mark.parametrize("lr, message", [
+    (float("inf"), r"lr must be a finite number, got inf$"),
+    (-float("inf"), r"lr must be a finite number, got -inf$"),
+    (10 ** 400, r"lr must be a finite number, got 1000"),
+    (float("nan"), r"lr must be a number, got nan$"),
+    (np.float32("nan"), r"lr must be a number, got .*nan"),
+    (False, r"lr must be a number, got False$"),
+    ("0.01", r"lr must be a number, got '0.01'$"),
+    (None, r"lr must be a number, got None$"),
+])
+def test_learning_rates_that_cannot_be_meant_are_refused_by_every_optimiser(cls, lr, message):
+    with pytest.raises(descent.DescentValueError, match=message):
+        cls([_param()], lr=lr)
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+@pytest.mark.parametrize("lr, shown", [(float("inf"), "inf"), (float("nan"), "nan"),
+                                       (-5, "-5"), (0, "0"), (True, "True"), ("fast", "'fast'")])
+def test_train_refuses_such_a_learning_rate_before_training(name, lr, shown):
+    model = descent.nn.Linear(2, 1, rng=0)
+    before = model.weight.data.copy()
+    X, y = descent.datasets.truth_table("and")
+    with pytest.raises(descent.DescentValueError, match=rf"^lr must be .*, got {shown}$"):
+        descent.train(model, X, y, optimizer=name, lr=lr, epochs=2)
+    np.testing.assert_array_equal(model.weight.data, before)
+
+
+def test_setting_an_infinite_learning_rate_is_an_error():
+    opt = optim.SGD([_param()], lr=0.1)
+    with pytest.raises(descent.DescentValueError, match="lr must be a finite number, got inf"):
+        opt.lr = float("inf")
+    assert opt.lr == 0.1
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: optim.SGD(p, lr=0.1, momentum=float("inf")), r"momentum must be a finite"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=float("nan")), r"momentum must be a number"),
+    (lambda p: optim.SGD(p, lr=0.1, weight_decay=float("inf")),
+     r"weight_decay must be a finite number, got inf"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov="yes"),
+     r"nesterov must be True or False, got 'yes'"),
+    (lambda p: optim.RMSProp(p, centered=1), r"centered must be True or False, got 1"),
+    (lambda p: optim.RMSProp(p, eps=float("inf")), r"eps must be a finite number, got inf"),
+    (lambda p: optim.AdaGrad(p, lr_decay=float("inf")), r"lr_decay must be a finite"),
+    (lambda p: optim.Adam(p, betas=(0.9, float("nan"))), r"beta2 must be a number, got nan"),
+    (lambda p: optim.Adam(p, betas=(0.9, 0.999, 0.5)), r"betas must be a pair"),
+    (lambda p: optim.AdamW(p, weight_decay=-0.1), r"weight_decay must be in \[0, inf\), got"),
+    (lambda p: optim.Adam(p, eps=-1e-8), r"eps must be in \(0, inf\), got -1e-08"),
+    (lambda p: optim.LBFGS(p, max_iter=2.5), r"max_iter must be an integer >= 1, got 2.5"),
+    (lambda p: optim.LBFGS(p, max_eval=0), r"max_eval must be an integer >= 1, got 0"),
+    (lambda p: optim.LBFGS(p, max_eval="many"), r"max_eval must be an integer >= 1, got 'many'"),
+    (lambda p: optim.LBFGS(p, history_size=True), r"history_size must be an integer >= 1"),
+    (lambda p: optim.LBFGS(p, tolerance_grad=float("inf")), r"tolerance_grad must be a finite"),
+])
+def test_other_hyper_parameters_that_cannot_be_meant_are_refused(make, match):
+    with pytest.raises(descent.DescentValueError, match=match):
+        make([_param()])
+
+
+def _trained_adam():
+    net, _ = _networks()
+    opt = optim.Adam(net.parameters(), lr=0.01)
+    _train_ours(net, opt, 2)
+    return net, opt
+
+
+def _tampered(change):
+    """An Adam state after two steps, changed by ``change(state)``."""
+    state = _trained_adam()[1].state_dict()
+    change(state)
+    return state
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda s: s["hyper"].update(lr=-5.0), descent.DescentValueError,
+     r"^lr must be in \[0, inf\), got -5.0$"),
+    (lambda s: s["hyper"].update(lr=float("inf")), descent.DescentValueError,
+     r"^lr must be a finite number, got inf$"),
+    (lambda s: s["hyper"].update(betas=[0.9, 1.5]), descent.DescentValueError,
+     r"^beta2 must be in \[0, 1\), got 1.5$"),
+    (lambda s: s["hyper"].update(decoupled=True), descent.DescentValueError,
+     r"^decoupled must be False for Adam, got True$"),
+    (lambda s: s["hyper"].update(momentum=0.9), descent.DescentValueError,
+     r"^the optimiser settings must be lr, betas, eps, weight_decay, decoupled; got "),
+    (lambda s: s["hyper"].pop("eps"), descent.DescentValueError, r"settings must be"),
+    (lambda s: s["state"][1].update(step=-1), descent.DescentValueError,
+     r"^optimiser state 'step' of parameter 1 must be an integer >= 0, got -1$"),
+    (lambda s: s["state"][1].update(step=2.0), descent.DescentValueError,
+     r"'step' of parameter 1 must be an integer >= 0, got 2.0$"),
+    (lambda s: s["state"][0]["exp_avg"].__setitem__((0, 0), np.nan), descent.DescentValueError,
+     r"^optimiser state 'exp_avg' of parameter 0 has NaN or infinite values$"),
+    (lambda s: s["state"][2]["exp_avg_sq"].__setitem__(0, -1.0), descent.DescentValueError,
+     r"'exp_avg_sq' of parameter 2 has negative values, but it is a sum of squares$"),
+    (lambda s: s["state"][3].update(exp_avg=s["state"][3]["exp_avg"].astype(np.float32)),
+     descent.DescentValueError, r"'exp_avg' of parameter 3 has dtype float32, expected float64"),
+    (lambda s: s["state"][3].update(exp_avg=np.zeros(7)), descent.ShapeError,
+     r"'exp_avg' of parameter 3 has shape \(7,\), expected \(2,\)$"),
+    (lambda s: s["state"][0].update(momentum_buffer=np.zeros((3, 5))), descent.DescentValueError,
+     r"^optimiser state of parameter 0 holds \['step', 'exp_avg', 'exp_avg_sq', "
+     r"'momentum_buffer'\]; a Adam keeps \['exp_avg', 'exp_avg_sq', 'step'\]$"),
+    (lambda s: s["state"][0].update(exp_avg=[[0.0] * 5] * 3), descent.DescentValueError,
+     r"'exp_avg' of parameter 0 must be an array, got list$"),
+    (lambda s: s.update(state="nothing"), descent.DescentValueError,
+     r"must be a dict with 'hyper' and a 'state' list"),
+])
+def test_load_state_dict_refuses_a_state_that_cannot_be_meant(change, error, match):
+    net, opt = _trained_adam()
+    before = opt.state_dict()
+    with pytest.raises(error, match=match):
+        opt.load_state_dict(_tampered(change))
+    assert opt.hyper == before["hyper"]
+    for state, saved in zip(opt.state, before["state"]):
+        for key, value in saved.items():
+            np.testing.assert_array_equal(state[key], value)
+
+
+def test_a_state_annealed_to_a_learning_rate_of_zero_loads():
+    net, opt = _trained_adam()
+    schedule = descent.schedules.CosineAnnealingLR(opt, T_max=2)
+    schedule.step()
+    schedule.step()
+    assert opt.lr == 0.0
+    other = optim.Adam(_networks()[0].parameters(), lr=0.01)
+    other.load_state_dict(opt.state_dict())
+    assert other.lr == 0.0 and other.state[0]["step"] == 2
+
+
+def _lbfgs_state(**changes):
+    net, _ = _networks()
+    opt = optim.LBFGS(net.parameters(), lr=0.5, max_iter=3, history_size=2)
+
+    def closure():
+        opt.zero_grad()
+        loss = mse(net(X), Y)
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    state = opt.state_dict()
+    state["memory"].update(changes)
+    return net, state
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(n_iter=-2), r"^L-BFGS memory n_iter must be an integer >= 0, got -2$"),
+    (dict(d=np.zeros(5)), r"^L-BFGS memory d has shape \(5,\), expected \(32,\)$"),
+    (dict(prev_flat_grad=np.full(32, np.inf)), r"memory prev_flat_grad has NaN or infinite"),
+    (dict(H_diag=float("nan")), r"^L-BFGS memory H_diag must be a number, got nan$"),
+    (dict(ro=[1.0]), r"as many old_dirs as old_steps and ro, at most history_size"),
+    (dict(old_dirs=[np.zeros(32)] * 3, old_steps=[np.zeros(32)] * 3, ro=[1.0] * 3),
+     r"at most history_size of each"),
+    (dict(t="soon"), r"^L-BFGS memory t must be a number, got 'soon'$"),
+])
+def test_lbfgs_refuses_a_memory_that_cannot_be_meant(changes, match):
+    net, state = _lbfgs_state(**changes)
+    opt = optim.LBFGS(net.parameters(), lr=0.5, max_iter=3, history_size=2)
+    with pytest.raises(descent.DescentValueError, match=match):
+        opt.load_state_dict(state)
+    assert opt.memory["n_iter"] == 0
+
+
+def test_the_most_state_bytes_an_optimiser_can_hold():
+    # the network 3-5-2 has 3·5 + 5 + 5·2 + 2 = 32 float64 numbers: 256 bytes
+    params = list(_networks()[0].parameters())
+    assert optim.SGD(params, lr=0.1).max_state_bytes() == 256       # momentum buffer
+    assert optim.Adam(params).max_state_bytes() == 2 * 256           # two moments
+    assert optim.RMSProp(params).max_state_bytes() == 3 * 256
+    # L-BFGS: (2·history_size + 2) vectors of the 32 numbers, in float64
+    assert optim.LBFGS(params, history_size=4).max_state_bytes() == 10 * 32 * 8
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_parameters_finite_sees_a_nan_in_any_parameter(flat):
+    net, _ = _networks()
+    opt = optim.Adam(net.parameters())
+    if flat:
+        _train_ours(net, opt, 1)  # a small network: updated through one flat array
+        assert opt._flat_state is not None
+    assert opt.parameters_finite()
+    net[2].bias.data[1] = np.nan
+    assert not opt.parameters_finite()

@@ -143,6 +143,168 @@ def test_divergence_stops_with_a_clear_error_and_finite_weights():
     assert info.value.history.stop_reason.startswith("diverged")
 
 
+def test_adam_at_a_huge_learning_rate_diverges_in_the_first_epoch_with_its_first_weights():
+    # The loss stays finite (about 2e12 over the first epoch, then falling to ~1e5):
+    # only its growth over the untrained network's loss (0.56) gives it away.
+    X, y = descent.datasets.moons(200, seed=0)
+    model = nn.MLP([2, 16, 2], rng=0)
+    start = model.state_dict()
+    with pytest.raises(descent.TrainingDiverged,
+                       match=r"epoch 1, batch 2: the epoch's mean loss reached 2\.247e\+12, "
+                             r"more than 10000 times the untrained network's 0\.5614 "
+                             r"\(counted as 1\) with learning rate 1e\+06.*start of epoch 1"
+                       ) as info:
+        descent.train(model, X, y, loss="cross_entropy", optimizer="adam", lr=1e6,
+                      batch_size=16, epochs=20, seed=0)
+    assert (info.value.epoch, info.value.batch) == (1, 2)
+    assert len(info.value.history) == 0
+    assert info.value.history.stop_reason == "diverged at epoch 1, batch 2"
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, start[name], err_msg=name)
+
+
+def test_sgd_whose_loss_stays_finite_but_huge_diverges_keeping_the_last_good_epoch():
+    # tanh units saturate, so the loss stays finite (about 1e4 every epoch) at lr 1e4;
+    # the second epoch's mean passes 10^4 × the untrained loss of 1.092
+    X, y = blobs(90, centers=3, seed=3)
+
+    def run(model, epochs):
+        return descent.train(model, X, y, loss="cross_entropy", optimizer="sgd", lr=1e4,
+                             batch_size=16, epochs=epochs, seed=0)
+
+    after_one = nn.MLP([2, 8, 3], activation="tanh", rng=1)
+    first = run(after_one, 1)
+    assert 1e4 < first.last["loss"] < 1.092e4  # high, but not yet 10^4 times its start
+    model = nn.MLP([2, 8, 3], activation="tanh", rng=1)
+    with pytest.raises(descent.TrainingDiverged, match=r"epoch 2, batch 1: .*reached "
+                       r"1\.262e\+04.*untrained network's 1\.092 with learning rate 10000"
+                       ) as info:
+        run(model, 5)
+    assert info.value.history["loss"] == first["loss"]
+    # the weights it had when epoch 2 began: those of the one-epoch run
+    for (name, value), kept in zip(model.named_parameters(), after_one.parameters()):
+        np.testing.assert_array_equal(value.data, kept.data, err_msg=name)
+
+
+def test_weights_that_overflow_at_an_epochs_last_step_are_put_back():
+    # One float32 weight: w·10 should be 1000, so the gradient is 2(10w − 1000)·10 ≈ −2e4
+    # and the step lr·2e4 = 2e41 overflows float32 in the epoch's only update; the loss
+    # of that epoch (before the update) is still finite.
+    model = nn.Linear(1, 1, rng=0)
+    start = model.state_dict()
+    with pytest.raises(descent.TrainingDiverged,
+                       match=r"epoch 1, batch 1: the weights became NaN or infinite with "
+                             r"learning rate 1e\+37.*start of epoch 1"):
+        descent.train(model, [[10.0]], [1000.0], loss="mse", optimizer="sgd", lr=1e37,
+                      epochs=3)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, start[name], err_msg=name)
+
+
+class _ScaledLoss:
+    """mse times a factor that a callback sets for each epoch: a loss whose course the
+    test decides (the untrained network's loss is measured with the factor 1)."""
+
+    def __init__(self, factors):
+        self.factors, self.factor = factors, 1.0
+
+    def __call__(self, output, target):
+        return descent.losses.mse(output, target) * self.factor
+
+    def callback(self):
+        scaled = self
+
+        class SetFactor(Callback):
+            def on_epoch_begin(self, epoch):
+                scaled.factor = scaled.factors[epoch - 1]
+
+        return SetFactor()
+
+
+def _scaled_run(factors, target):
+    # a zero network: its mse is target², and a learning rate of 1e-300 keeps it so
+    loss = _ScaledLoss(factors)
+    model = nn.Linear(1, 1, init="zeros", dtype="float64")
+    history = descent.train(model, [[1.0]], [target], loss=loss, lr=1e-300,
+                            epochs=len(factors), callbacks=[loss.callback()])
+    return history, model
+
+
+def test_a_loss_that_rises_less_than_ten_thousandfold_and_falls_again_is_not_divergence():
+    history, _ = _scaled_run([1, 100, 9_000, 10, 1], target=10.0)  # untrained mse 100
+    assert history["loss"] == pytest.approx([100, 1e4, 9e5, 1e3, 100], rel=1e-9)
+    assert history.stop_reason == "reached the maximum of 5 epochs"
+
+
+def test_a_loss_past_ten_thousand_times_its_start_is_divergence():
+    with pytest.raises(descent.TrainingDiverged,
+                       match=r"epoch 3, batch 1: the epoch's mean loss reached 1\.1e\+06, "
+                             r"more than 10000 times the untrained network's 100 with") as info:
+        _scaled_run([1, 100, 11_000, 1], target=10.0)
+    assert info.value.history["loss"] == pytest.approx([100, 1e4], rel=1e-9)
+
+
+def test_a_loss_that_starts_near_zero_may_grow_until_it_passes_ten_thousand():
+    # untrained mse (1e-4)² = 1e-8: growing 1e5-fold to 1e-3 is not divergence, and
+    # neither is 1e4 (the floor: 10^4 × 1); 2e4 is
+    history, _ = _scaled_run([1, 1e5, 1e12], target=1e-4)
+    assert history["loss"] == pytest.approx([1e-8, 1e-3, 1e4], rel=1e-9)
+    with pytest.raises(descent.TrainingDiverged,
+                       match=r"epoch 3, batch 1: the epoch's mean loss reached 2e\+04, more "
+                             r"than 10000 times the untrained network's 1e-08 \(counted as 1\)"):
+        _scaled_run([1, 1e5, 2e12], target=1e-4)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("adam", 0.3), ("sgd", 3.0), ("rmsprop", 0.1),
+                                           ("adagrad", 1.0)])
+def test_high_but_workable_learning_rates_train_to_the_end(optimizer, lr):
+    X, y = descent.datasets.moons(200, seed=0)
+    model = nn.MLP([2, 16, 2], rng=0)
+    history = descent.train(model, X, y, loss="cross_entropy", optimizer=optimizer, lr=lr,
+                            batch_size=16, epochs=30, seed=0)
+    assert history.stop_reason == "reached the maximum of 30 epochs"
+    assert history.last["loss"] < history["loss"][0]
+
+
+@pytest.mark.parametrize("stop, message", [
+    ("x", r"stop must be a Criterion from descent.stopping \(such as "
+          r"EarlyStopping\(patience=10\)\) or a list of them, got the str 'x'"),
+    (5, r"stop must be a Criterion .* got the int 5"),
+    ([descent.stopping.MaxTime(5), "patience"], r"stop\[1\] is the str 'patience', not a "
+                                                r"Criterion from descent.stopping"),
+    (descent.stopping.EarlyStopping, r"got the class EarlyStopping itself \(pass an "
+                                     r"instance: EarlyStopping\(...\)\)"),
+])
+def test_stop_that_is_not_a_criterion_is_a_type_error_naming_it(stop, message):
+    X, y = truth_table("and")
+    model = nn.Linear(2, 1, rng=0)
+    before = model.weight.data.copy()
+    with pytest.raises(descent.DescentTypeError, match=message):
+        descent.train(model, X, y, epochs=3, stop=stop)
+    np.testing.assert_array_equal(model.weight.data, before)
+
+
+@pytest.mark.parametrize("callbacks, message", [
+    ("progress", r"callbacks must be a Callback \(a subclass of "
+                 r"descent.callbacks.Callback\) or a list of them, got the str 'progress'"),
+    ([_BatchLosses(), print], r"callbacks\[1\] is the builtin_function_or_method "
+                              r"<built-in function print>, not a Callback"),
+])
+def test_callbacks_that_are_not_callbacks_are_a_type_error_naming_them(callbacks, message):
+    X, y = truth_table("and")
+    with pytest.raises(descent.DescentTypeError, match=message):
+        descent.train(nn.Linear(2, 1), X, y, epochs=3, callbacks=callbacks)
+
+
+def test_one_criterion_or_callback_needs_no_list():
+    X, y = truth_table("and")
+    recorder = _BatchLosses()
+    history = descent.train(nn.Linear(2, 1, rng=0), X, y, epochs=50, callbacks=recorder,
+                            stop=descent.stopping.LossPlateau(tol=1.0, patience=2))
+    assert len(history) == 3 and len(recorder.values) == 3
+    assert history.stop_reason == "loss improved by less than 1 for 2 epochs"
+
+
 def test_callbacks_are_called_in_order():
     events = []
 
