@@ -115,8 +115,9 @@ def workspace(tmp_path_factory):
                   "-o", "good.descent")
     assert result.returncode == 0, result.stderr
     result = _cli(folder, "train", "reg.csv", "--target", "price", "--epochs", "2",
-                  "-o", "reg.descent", "--history", "history.csv")
+                  "-o", "reg.descent", "--history", "history.csv", "--checkpoint", "run.ckpt")
     assert result.returncode == 0, result.stderr
+    (folder / "damaged.ckpt").write_bytes((folder / "run.ckpt").read_bytes()[:-200])
     good = descent.load(folder / "good.descent")
     for name, change in MALFORMED_METADATA.items():
         metadata = copy.deepcopy(good.metadata)
@@ -228,6 +229,26 @@ CLI_ROWS = [
      r"the stored preprocessing is malformed: column 0 \('a'\)"),
     ("metadata: a scale of 0", ["predict", "zero_scale.descent", "good.csv"],
      r"column 1 \('b'\): 'scale' must be > 0, got 0.0"),
+    # resuming continues the same run or says why not
+    ("resume with another learning rate", [*TRAIN, "reg.csv", "--target", "price",
+                                           "--checkpoint", "run.ckpt", "--resume", "--lr",
+                                           "0.1"],
+     r"run.ckpt: cannot resume from it: the checkpoint was written with lr 0.001, this run "
+     r"asks for 0.1"),
+    ("resume on other data", [*TRAIN, "reg_text.csv", "--target", "a", "--drop", "price",
+                              "--checkpoint", "run.ckpt", "--resume"],
+     r"run.ckpt: cannot resume from it: .*X"),
+    ("resume from a damaged checkpoint", [*TRAIN, "reg.csv", "--target", "price",
+                                          "--checkpoint", "damaged.ckpt", "--resume"],
+     r"damaged.ckpt"),
+    # divergence that stays finite
+    ("Adam at lr 1e6", [*TRAIN, "good.csv", "--target", "label", "--lr", "1e6",
+                        "--epochs", "30"],
+     r"training diverged at epoch \d+, batch \d+: the epoch's mean loss reached .* with "
+     r"learning rate 1e\+06"),
+    ("SGD at lr 1e4", [*TRAIN, "good.csv", "--target", "label", "--lr", "1e4", "--optimizer",
+                       "sgd", "--epochs", "30"],
+     r"training diverged at epoch \d+, batch \d+: .* with learning rate 10000"),
     # tables that would explode
     ("a stray text value in a numeric column", [*TRAIN, "stray.csv", "--target", "label"],
      r"column 'a' is mostly numbers \(59 of 60 values\) but data row 41 \(counting from 0\) "
