@@ -10,10 +10,11 @@ from descent.losses.functions import (
     mae,
     mse,
     nll_loss,
+    poisson_nll,
     sse,
 )
 
 __all__ = [
     "LOSSES", "REDUCTIONS", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "cross_entropy", "get_loss", "mae", "mse", "nll_loss", "sse",
+    "cross_entropy", "get_loss", "mae", "mse", "nll_loss", "poisson_nll", "sse",
 ]

@@ -14,6 +14,8 @@ classes of sigmoid outputs, binary cross-entropy of a softmax, probabilities out
 [0, 1]) are errors.
 """
 
+import functools
+
 import numpy as np
 
 from descent.autograd import ops
@@ -66,6 +68,39 @@ def _needs_grad(target):
     return isinstance(target, Tensor) and target.requires_grad
 
 
+def _weighted(loss):
+    """Give ``loss`` a ``sample_weight=`` keyword: one non-negative weight per example.
+
+    With weights w the ``"mean"`` is Σ_i w_i ℓ_i / Σ_i w_i and the ``"sum"`` Σ_i w_i ℓ_i,
+    where ℓ_i is example i's loss (its elements averaged, or summed for ``"sum"``);
+    ``"none"`` gives every value times its example's weight. Weights of 1 give the
+    unweighted loss; a weight of 2 counts an example twice.
+    """
+    @functools.wraps(loss)
+    def weighted(prediction, target, reduction="mean", sample_weight=None):
+        if sample_weight is None:
+            return loss(prediction, target, reduction)
+        _check_reduction(reduction)
+        values = loss(prediction, target, "none")
+        w = xp.asarray(sample_weight.data if isinstance(sample_weight, Tensor)
+                       else sample_weight, dtype=values.data.dtype)
+        if w.shape != values.shape[:1]:
+            raise ShapeError(f"sample_weight has shape {w.shape}; it needs one weight per "
+                             f"example, shape ({values.shape[0]},)")
+        if w.size and not (np.all(np.isfinite(w)) and w.min() >= 0 and w.sum() > 0):
+            raise DescentValueError("sample_weight must be finite numbers >= 0, not all 0")
+        per_example = values if values.ndim == 1 else (
+            ops.mean if reduction == "mean" else ops.sum)(values, axis=tuple(
+                range(1, values.ndim)))
+        if reduction == "none":
+            return values * w.reshape(w.shape + (1,) * (values.ndim - 1))
+        total = ops.sum(per_example * w)
+        return total * (1.0 / float(w.sum())) if reduction == "mean" else total
+
+    return weighted
+
+
+@_weighted
 def mse(prediction, target, reduction="mean"):
     """Mean squared error (1/n) Σ (y − ŷ)², averaged over every element.
 
@@ -81,6 +116,7 @@ def mse(prediction, target, reduction="mean"):
     return _fused(ops.squared_error, prediction, target, reduction, prediction.size)
 
 
+@_weighted
 def sse(prediction, target, reduction="mean"):
     """The lecture notes' error E = ½ Σ_k (t_k − o_k)²: half the sum of squares over the
     output units of an example.
@@ -108,6 +144,7 @@ def sse(prediction, target, reduction="mean"):
     return ops.squared_error(prediction, target, halved)
 
 
+@_weighted
 def mae(prediction, target, reduction="mean"):
     """Mean absolute error (1/n) Σ |y − ŷ|."""
     prediction, target = _pair(prediction, target)
@@ -133,6 +170,7 @@ _MISMATCH = {
 }
 
 
+@_weighted
 def binary_cross_entropy(probabilities, target, reduction="mean"):
     """−[t log p + (1 − t) log(1 − p)] for probabilities p (e.g. a sigmoid output).
 
@@ -162,6 +200,7 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
                   p.size)
 
 
+@_weighted
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of σ(z) computed stably from the logits z (on a sigmoid's
     output, from the logits underneath it)."""
@@ -195,6 +234,7 @@ def _class_target(logits, target):
     return raw
 
 
+@_weighted
 def cross_entropy(logits, target, reduction="mean"):
     """Multi-class cross-entropy E = −Σ_k t_k log p_k with p = softmax(z).
 
@@ -219,6 +259,7 @@ def cross_entropy(logits, target, reduction="mean"):
                   logits.size // logits.shape[-1])
 
 
+@_weighted
 def nll_loss(log_probabilities, target, reduction="mean"):
     """Negative log-likelihood −log p_y from log-probabilities (e.g. ``log_softmax``).
 
@@ -237,6 +278,20 @@ def nll_loss(log_probabilities, target, reduction="mean"):
     return _reduce(-picked, reduction)
 
 
+@_weighted
+def poisson_nll(log_rate, target, reduction="mean"):
+    """Poisson negative log-likelihood e^z − t·z from log-rates z (the constant log t! is
+    left out), as PyTorch's ``poisson_nll_loss(log_input=True)``; the rate is e^z and the
+    gradient e^z − t. Targets are counts (or rates): numbers >= 0.
+    """
+    log_rate, target = _pair(log_rate, target)
+    t = target.data if isinstance(target, Tensor) else target
+    if t.size and xp.min(t) < 0:
+        raise DescentValueError(f"poisson_nll needs targets >= 0 (counts or rates); got "
+                                f"{xp.min(t):.4g}")
+    return _reduce(ops.exp(log_rate) - log_rate * target, reduction)
+
+
 LOSSES = {
     "mse": mse,
     "sse": sse,
@@ -246,6 +301,7 @@ LOSSES = {
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "cross_entropy": cross_entropy,
     "nll": nll_loss,
+    "poisson": poisson_nll,
 }
 
 

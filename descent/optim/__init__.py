@@ -2,6 +2,7 @@
 schedules (``descent.optim.schedules``)."""
 
 from descent.optim import schedules
+from descent.optim.scipy_lbfgs import minimize_lbfgs_b
 from descent.optim.optimizers import (
     LBFGS,
     OPTIMIZERS,
@@ -20,6 +21,7 @@ from descent.optim.optimizers import (
 
 __all__ = [
     "LBFGS", "OPTIMIZERS", "SGD", "AdaGrad", "Adam", "AdamW", "Optimizer", "RMSProp",
+    "minimize_lbfgs_b",
     "adagrad_update", "adam_update", "get_optimizer", "rmsprop_update", "schedules",
     "sgd_update",
 ]

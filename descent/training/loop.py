@@ -13,6 +13,8 @@ that became NaN or infinite. In the last two cases the model gets back the weigh
 had when that epoch began.
 """
 
+import functools
+import inspect
 import math
 import time
 
@@ -54,7 +56,7 @@ _NORM_BLOCK = 65_536  # elements squared in float64 at a time
 _TOTALS_ELEMENTS = 4_096  # batch results buffered before the epoch's sums take them in
 
 
-TASKS = ("regression", "multiclass", "binary", "binary_logits")
+TASKS = ("regression", "multiclass", "binary", "binary_logits", "multilabel")
 
 
 def infer_task(loss_fn):
@@ -73,11 +75,20 @@ class Targets:
     a softmax output) instead of class codes.
     """
 
-    def __init__(self, y, task, classes=None, one_hot=None):
-        self.logits = task == "binary_logits"
-        task = "binary" if self.logits else task
+    def __init__(self, y, task, classes=None, one_hot=None, sample_weight=None,
+                 logits=None):
+        self.logits = task in ("binary_logits", "multilabel") if logits is None else logits
+        task = "binary" if task == "binary_logits" else task
         self.task = task
         y = np.asarray(y)
+        self.weights = _sample_weights(sample_weight, len(y))
+        if task == "multilabel":
+            self.classes = None
+            self.values = y.reshape(len(y), -1).astype(np.float64)
+            if not np.all((self.values == 0) | (self.values == 1)):
+                raise DescentValueError("multilabel targets must be an indicator matrix of "
+                                        "0s and 1s, one column per label")
+            return
         if task == "regression":
             if y.dtype == object or y.dtype.kind not in "biuf":
                 raise DescentTypeError(
@@ -109,6 +120,12 @@ class Targets:
     def subset(self, index):
         return self.values if index is None else self.values.take(index, axis=0)
 
+    def weight_subset(self, index):
+        """The sample weights of the rows ``index`` (None without weights)."""
+        if self.weights is None or index is None:
+            return self.weights
+        return self.weights.take(index)
+
     def correct(self, output, target):
         """Per example, whether the network's outputs (scores, probabilities or logits)
         pick the class of ``target`` (a subset of ``values``)."""
@@ -116,7 +133,22 @@ class Targets:
             truth = target.argmax(axis=-1) if target.ndim == output.ndim else target
             return output.argmax(axis=-1) == truth
         threshold = 0.0 if self.logits else 0.5
-        return (output.reshape(target.shape) > threshold) == (target > 0.5)
+        hits = (output.reshape(target.shape) > threshold) == (target > 0.5)
+        return hits.all(axis=1) if self.task == "multilabel" else hits  # every label right
+
+
+def _sample_weights(sample_weight, rows):
+    """Sample weights as float64 (rows,), checked: finite, >= 0, not all 0; or None."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (rows,):
+        raise ShapeError(f"sample_weight has shape {weights.shape}; it needs one weight per "
+                         f"example, shape ({rows},)")
+    if rows and not (np.all(np.isfinite(weights)) and weights.min() >= 0
+                     and weights.sum() > 0):
+        raise DescentValueError("sample_weight must be finite numbers >= 0, not all 0")
+    return weights
 
 
 def _class_codes(y, classes):
@@ -151,19 +183,21 @@ def _check_positive_int(name, value, allow_none=False):
     return int(value)
 
 
-def _prepare_validation(validation, X, y, task, seed):
-    """Return ``(X_train, y_train, X_val, y_val)`` from a fraction or explicit data."""
+def _prepare_validation(validation, X, y, task, seed, weights=None):
+    """Return ``(X_train, y_train, X_val, y_val, training weights)`` from a fraction or
+    explicit data."""
     if validation is None:
-        return X, y, None, None
+        return X, y, None, None, weights
     if isinstance(validation, float):
-        labels = y if task != "regression" else None
+        labels = y if task not in ("regression", "multilabel") else None
         keep, held = split_indices(len(X), validation, labels, as_rng(seed))
-        return X[keep], y[keep], X[held], y[held]
+        return (X[keep], y[keep], X[held], y[held],
+                None if weights is None else weights[keep])
     if isinstance(validation, (tuple, list)) and len(validation) == 2:
         X_val = as_features(validation[0], "validation X")
         if X_val.shape[1] != X.shape[1]:
             raise ShapeError(f"validation X has {X_val.shape[1]} columns, X has {X.shape[1]}")
-        return X, y, X_val, np.asarray(validation[1])
+        return X, y, X_val, np.asarray(validation[1]), weights
     raise DescentValueError(
         "validation must be a fraction such as 0.2 or a pair (X_val, y_val), "
         f"got {type(validation).__name__}"
@@ -250,7 +284,7 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
 def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
           epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
           progress=None, classes=None, task=None, checkpoint=None, checkpoint_every=1,
-          resume=False, diagnostics=True):
+          resume=False, diagnostics=True, sample_weight=None):
     """Train ``model`` on ``(X, y)`` by gradient descent; return the ``History``.
 
     Parameters
@@ -291,9 +325,11 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     classes : sequence, optional
         The class labels in order, when ``y`` does not contain every class.
     task : str, optional
-        ``"regression"``, ``"multiclass"``, ``"binary"`` or ``"binary_logits"``; by
-        default it follows from the loss. Give it with a custom loss function for
-        classification, so that labels are encoded and accuracy is recorded.
+        ``"regression"``, ``"multiclass"``, ``"binary"``, ``"binary_logits"`` or
+        ``"multilabel"`` (``y`` an indicator matrix of 0/1, one column per label; accuracy
+        counts rows with every label right); by default it follows from the loss. Give it
+        with a custom loss function for classification, so that labels are encoded and
+        accuracy is recorded.
     checkpoint : path, optional
         Write a checkpoint here every ``checkpoint_every`` epochs (default 1) and when
         training stops (atomically: a crash leaves the previous one).
@@ -317,6 +353,10 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         (default). ``False`` skips them and their cost (norms over every parameter and a
         forward pass on 256 rows per epoch, a few per cent of training a small network);
         ``weight_change`` is still recorded when a ``WeightChange`` criterion needs it.
+    sample_weight : array_like, shape (n_samples,), optional
+        One weight >= 0 per example: each batch's loss is Σ w_i ℓ_i / Σ w_i over its
+        examples (the loss gets ``sample_weight=``; every loss in ``descent.losses``
+        takes it). Held-out validation rows are scored unweighted.
 
     Returns
     -------
@@ -362,9 +402,13 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "binary_logits" and output_activation(model) == "sigmoid":
         task = "binary"  # the loss works from the logits; the outputs are probabilities
+    weights = _sample_weights(sample_weight, len(X))
+    if weights is not None and not _takes_sample_weight(loss_fn):
+        raise DescentTypeError("sample_weight= needs a loss that takes sample_weight= (every "
+                               "loss in descent.losses does); this loss function does not")
     seed_described = None if checkpoint is None else describe_seed(seed)  # before any draw
-    given = {"X": X, "y": y}
-    X, y, X_val, y_val = _prepare_validation(validation, X, y, task, seed)
+    given = {"X": X, "y": y, **({} if weights is None else {"sample_weight": weights})}
+    X, y, X_val, y_val, weights = _prepare_validation(validation, X, y, task, seed, weights)
     held_out = isinstance(validation, float)
     # Validation data given is described by its content, and so is a fraction drawn from
     # the global generator (seed=None: it differs from process to process); a fraction
@@ -380,8 +424,10 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     one_hot = None
     if task == "multiclass" and loss_fn in _SAME_SHAPE_LOSSES:
         one_hot = len(classes) if classes is not None else _output_width(model)
-    targets = Targets(y, task, classes, one_hot)
-    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, one_hot)
+    logits = True if task == "multilabel" and output_activation(model) != "sigmoid" else None
+    targets = Targets(y, task, classes, one_hot, weights, logits=logits)
+    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, one_hot,
+                                                     logits=logits)
     if lr is not None and not isinstance(optimizer, str):
         raise DescentValueError("lr= is for an optimizer given by name; set the learning "
                                 "rate on the optimiser instance instead")
@@ -450,7 +496,8 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 full = len(index) == len(X) and batch_size is None
                 xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
                 yb = targets.subset(None if full else index)
-                value, output = _step(model, xb, yb, loss_fn, optimizer)
+                value, output = _step(model, xb, yb, loss_fn, optimizer,
+                                      targets.weight_subset(None if full else index))
                 if not math.isfinite(value):
                     _diverged(history, epoch, batch, f"the loss became {value}", optimizer,
                               named, before)
@@ -528,8 +575,19 @@ def _norm(*arrays):
     return math.sqrt(total)
 
 
-def _step(model, xb, yb, loss_fn, optimizer):
-    """One update; returns the batch loss (before the update) and the batch output."""
+def _takes_sample_weight(loss_fn):
+    try:
+        parameters = inspect.signature(loss_fn).parameters.values()
+    except (TypeError, ValueError):  # a callable whose signature Python cannot tell
+        return False
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _step(model, xb, yb, loss_fn, optimizer, wb=None):
+    """One update; returns the batch loss (before the update) and the batch output.
+    ``wb`` are the batch's sample weights (None: unweighted)."""
+    if wb is not None:
+        loss_fn = functools.partial(loss_fn, sample_weight=wb)
     if isinstance(optimizer, LBFGS):
         state = {}
 
