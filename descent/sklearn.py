@@ -425,6 +425,7 @@ class _BaseMLP(BaseEstimator):
         return stop, callbacks
 
     def _record(self, history, validated, examples):
+        self.learning_rate_ = self._optimizer.lr  # as invscaling / adaptive left it
         losses_seen = history["loss"]
         self.loss_curve_ += losses_seen
         self.n_iter_ += len(history)

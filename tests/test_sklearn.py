@@ -238,3 +238,130 @@ def test_regressor_steps_and_loss_curve_equal_scikit_learn_from_the_same_weights
         MLPRegressor, SkMLPRegressor, X, y / y.std(), 6, hidden_layer_sizes=(7,),
         activation="relu", alpha=alpha, batch_size=50, learning_rate_init=0.01, tol=0.0,
         n_iter_no_change=100)
+
+
+# --------------------------------------------------------- scikit-learn's own behaviours
+# The tests of sklearn/neural_network/tests/test_mlp.py that read private internals
+# (tests/peers/sklearn_mlp.py EXCLUDED), shown through public attributes.
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_estimators_training_loss_has_the_gradient_of_finite_differences(activation,
+                                                                             classes):
+    # (test_gradient: scikit-learn checks _loss_grad_lbfgs against finite differences)
+    import descent
+
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(5, 10), 1 + np.mod(np.arange(5) + 1, classes)
+    clf = MLPClassifier(activation=activation, hidden_layer_sizes=10, solver="lbfgs",
+                        alpha=1e-5, learning_rate_init=0.2, max_iter=1, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    loss = clf._loss_function(clf.model_)
+    targets = clf._loss_targets(np.searchsorted(clf.classes_, y))
+
+    def value():
+        return loss(clf.model_(X), targets)
+
+    clf.model_.zero_grad()
+    value().backward()
+    for p in clf.model_.parameters():
+        analytic, numeric = p.grad.copy(), np.empty_like(p.data)
+        for index in np.ndindex(p.data.shape):
+            keep = p.data[index]
+            p.data[index] = keep + 1e-6
+            above = value().item()
+            p.data[index] = keep - 1e-6
+            below = value().item()
+            p.data[index] = keep
+            numeric[index] = (above - below) / 2e-6
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_learning_rate_after_warm_start_follows_the_schedule():
+    # (test_learning_rate_warmstart, which reads _optimizer.learning_rate)
+    X, y = [[3, 2], [1, 6], [5, 6], [-2, -4]], [1, 1, 1, 0]
+    for schedule in ("invscaling", "constant"):
+        mlp = MLPClassifier(solver="sgd", hidden_layer_sizes=4, learning_rate=schedule,
+                            max_iter=1, power_t=0.25, warm_start=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp.fit(X, y)
+            before = mlp.learning_rate_
+            mlp.fit(X, y)
+        if schedule == "constant":
+            assert mlp.learning_rate_ == before == mlp.learning_rate_init
+        else:  # 2 fits of 1 epoch over 4 examples: t = 8
+            assert mlp.learning_rate_ == pytest.approx(mlp.learning_rate_init / 9 ** 0.25)
+
+
+def test_adaptive_learning_rate_ends_below_one_in_a_million():
+    # (test_adaptive_learning_rate, which reads _optimizer.learning_rate)
+    clf = MLPClassifier(tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive")
+    clf.fit([[3, 2], [1, 6]], [1, 0])
+    assert clf.n_iter_ < clf.max_iter and clf.learning_rate_ < 1e-6
+
+
+@pytest.mark.parametrize("patience", [2, 5, 10])
+def test_training_stops_after_n_iter_no_change_plus_one_epochs_without_improvement(patience):
+    # (test_n_iter_no_change, which reads _no_improvement_count)
+    X, y = load_digits(n_class=2, return_X_y=True)
+    clf = MLPClassifier(tol=0.01, max_iter=3000, solver="sgd", n_iter_no_change=patience,
+                        random_state=0).fit(X[:100] / 16, y[:100])
+    curve = clf.loss_curve_
+    assert clf.n_iter_ < clf.max_iter
+    # each of the last n_iter_no_change + 1 epochs improved on the best before it by
+    # less than tol (scikit-learn's no-improvement count reached n_iter_no_change + 1)
+    assert all(curve[i] > min(curve[:i]) - clf.tol
+               for i in range(len(curve) - patience - 1, len(curve)))
+
+
+def test_n_iter_no_change_inf_trains_every_epoch():
+    # (test_n_iter_no_change_inf, which reads _no_improvement_count)
+    X, y = load_digits(n_class=2, return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(tol=1e9, max_iter=300, solver="sgd", n_iter_no_change=np.inf,
+                            random_state=0).fit(X[:100] / 16, y[:100])
+    assert clf.n_iter_ == 300 and len(clf.loss_curve_) == 300
+
+
+# ------------------------------------------------------ defaults give scikit-learn's results
+def _load(name):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(return_X_y=True)
+
+
+@pytest.mark.parametrize("name, folds, params", [
+    ("iris", 5, {}), ("wine", 5, {}),
+    ("digits", 3, dict(hidden_layer_sizes=(64,), max_iter=30)),
+    ("breast_cancer", 5, dict(max_iter=50)),
+])
+def test_default_accuracy_over_five_seeds_is_scikit_learns(name, folds, params):
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = _load(name)
+
+    def mean_accuracy(estimator):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return np.mean([cross_val_score(
+                make_pipeline(StandardScaler(), estimator(random_state=seed, **params)), X, y,
+                cv=StratifiedKFold(folds, shuffle=True, random_state=seed)).mean()
+                for seed in range(5)])
+
+    assert mean_accuracy(MLPClassifier) >= mean_accuracy(SkMLPClassifier) - 0.01
+
+
+def test_the_default_initialisation_is_scikit_learns_weight_for_weight():
+    X, y = _iris()
+    for activation in ("relu", "logistic"):
+        # a step of 1e-12 leaves the weights where they started: the same numbers
+        options = dict(hidden_layer_sizes=(7, 5), activation=activation, solver="sgd",
+                       learning_rate_init=1e-12, momentum=0, random_state=3)
+        ours, theirs = MLPClassifier(**options), SkMLPClassifier(**options)
+        for estimator in (ours, theirs):
+            estimator.partial_fit(X[:1], y[:1], classes=[0, 1, 2])
+        for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
