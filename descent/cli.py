@@ -9,8 +9,10 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from pathlib import Path
 
@@ -39,6 +41,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help' for more.\n")
 
 
+def _short(text, limit=40):
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
 def _hidden(text):
     parts = text.split(",")
     if not all(part.strip().isdigit() for part in parts):
@@ -63,7 +69,7 @@ def _integer(low):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") \
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {_short(text)}") \
                 from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
@@ -76,7 +82,7 @@ def _number(low, high=math.inf, low_open=True, high_open=True):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a number, got {_short(text)}") from None
         below = value <= low if low_open else value < low
         above = value >= high if high_open else value > high
         if not math.isfinite(value) or below or above:
@@ -115,7 +121,8 @@ def build_parser():
                        help="hidden layer sizes, e.g. 64,32 (default 64)")
     train.add_argument("--activation", choices=sorted(set(ACTIVATIONS) - {"softmax"}),
                        default="relu")
-    train.add_argument("--loss", choices=sorted(LOSSES), help="default: cross_entropy for "
+    train.add_argument("--loss", choices=sorted(set(LOSSES) - {"poisson"}),
+                       help="default: cross_entropy for "
                        "classification, mse for regression")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     train.add_argument("--lr", type=_number(0), help="learning rate (default: the "
@@ -255,7 +262,7 @@ def _metrics_table(record, regression):
              f"{record[name]:.4f}",
              "" if record.get(f"val_{name}") is None else f"{record[f'val_{name}']:.4f}"]
             for name in names]
-    return Table(["metric", "training", "validation"], rows)
+    return Table(["metric", "training (epoch mean)", "validation"], rows)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -448,8 +455,6 @@ def run_explain(args, out):
         for name, (description, _) in EXAMPLES.items():
             out.write(f"{name.ljust(width)}  {description}\n")
         return 0
-    if args.steps < 1:
-        raise DescentError(f"--steps must be at least 1, got {args.steps}")
     if args.example:
         report = build_example(args.example, steps=args.steps)
     else:
@@ -464,12 +469,20 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict
             "info": run_info, "plot": run_plot, "explain": run_explain}
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None, out=None):
     """Run the command line; return the exit status (0 fine, 2 the user's input, 3 an
     internal error, 130 interrupted). Never a traceback, unless ``--debug``."""
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM ends a run as Ctrl-C does: files being written are cleaned up (signals can
+    # only be handled in the main thread)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         if args.command == "demo":
             return 0 if demo.main(out=lambda line: out.write(line + "\n")) == 4 else 1
@@ -486,10 +499,12 @@ def main(argv=None, out=None):
         sys.stderr.write("descent: error: not enough memory for this run; use a smaller "
                          "network, fewer rows or a smaller batch\n")
         return 2
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
-        where = f" {error.filename}" if error.filename else ""
-        sys.stderr.write(f"descent: error: cannot use{where}: "
-                         f"{error.strerror or error}\n")
+        where = f"cannot use {error.filename}: " if error.filename else ""
+        sys.stderr.write(f"descent: error: {where}{error.strerror or error}\n")
         return 2
     except Exception as error:  # noqa: BLE001  (the last line of defence: no traceback)
         if args.debug:
@@ -501,6 +516,9 @@ def main(argv=None, out=None):
                 "with the command you ran and the traceback that --debug shows "
                 f"(descent --debug {args.command} ...)\n")
         return 3
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     parser.print_help(out)
     return 0
 

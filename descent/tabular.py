@@ -149,7 +149,7 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
     else:
         keep, held = np.arange(len(frame)), np.array([], dtype=np.intp)
     encoder = TableEncoder().fit(frame.iloc[keep], features, categories_from=frame)
-    X = encoder.transform(frame)
+    X = _representable(encoder.transform(frame), encoder, np.float32)
     target_info = {"name": target, "task": task}
     if task == "classification":
         codes, classes = encode_labels(targets)
@@ -184,7 +184,7 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
                                    **({} if lr is None else {"lr": lr}))
     history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer_used,
                     task=train_task, batch_size=effective_batch,
-                    epochs=epochs, seed=rng, stop=stop,
+                    epochs=epochs, seed=_shuffle_seed(seed, rng), stop=stop,
                     validation=(X[held], y[held]) if len(held) else None,
                     progress=progress, callbacks=callbacks, checkpoint=checkpoint,
                     checkpoint_every=checkpoint_every, resume=resume)
@@ -212,6 +212,13 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
                                if isinstance(v, float) and k != "time"}},
     }
     return model, history
+
+
+def _shuffle_seed(seed, rng):
+    """The shuffling's seed: a seed given as a number is passed on as that number (so that
+    a checkpoint records, and a refused resume names, the seed itself); a Generator goes
+    on from where the split and the initial weights left it."""
+    return int(seed) if isinstance(seed, (int, np.integer)) else rng
 
 
 _TARGET_UNIT_METRICS = {"mse": 2, "val_mse": 2, "mae": 1, "val_mae": 1}
@@ -254,7 +261,25 @@ def classification_head(loss, classes):
 
 def _prepared(model, frame):
     encoder, target = table_metadata(model)
-    return encoder.transform(frame), target
+    return _representable(encoder.transform(frame), encoder, model._input_dtype()), target
+
+
+def _representable(X, encoder, dtype):
+    """``X``, checked to fit the network's float type once standardised (a value of 1e39
+    is infinite in float32; one near 1e308 overflows the standardisation itself)."""
+    limit = np.finfo(dtype).max
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~(np.abs(X) <= limit)
+    if not bad.any():
+        return X
+    row, position = np.argwhere(bad)[0]
+    ends = np.cumsum([1 if c["kind"] == "numeric" else len(c["categories"])
+                      for c in encoder.columns])
+    column = encoder.columns[int(np.searchsorted(ends, position, side="right"))]["name"]
+    raise DataError(f"column {column!r}, data row {row} (counting from 0): the value is too "
+                    f"large for the network's {np.dtype(dtype).name} numbers once "
+                    f"standardised (beyond ±{limit:.3g}, or its column's spread overflows); "
+                    "rescale the column or drop it")
 
 
 def table_metadata(model):

@@ -2,6 +2,7 @@
 from the API and from the command line, before any work is done or any file written."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -109,6 +110,17 @@ def workspace(tmp_path_factory):
     (folder / "latin1.json").write_bytes('{"layers": [1, 1], "name": "é"}'.encode("latin-1"))
     (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (folder / "digits.json").write_text('{"layers": [' + "9" * 5000 + ", 1]}")
+    (folder / "huge_value.csv").write_text("a,b,c,label\n1e39,0,0,yes\n1,2,3,no\n")
+    frame.assign(a=np.where(np.arange(20) < 2, [1e308, -1e308] * 10, frame["a"])).to_csv(
+        folder / "huge_column.csv", index=False)
+    spec = {"layers": [2, 2, 2], "activations": ["tanh", "softmax"], "loss": "cross_entropy",
+            "weights": [[[0.1, 0.2], [0.3, 0.4]], [[0.5, -0.6], [0.7, 0.8]]],
+            "learning_rate": 0.5, "input": [1.0, 2.0], "target": [1]}
+    for name, change in {"nan_lr": {"learning_rate": float("nan")},
+                         "nan_input": {"input": [float("nan"), 1.0]},
+                         "half_label": {"target": [0.5]}}.items():
+        (folder / f"{name}.json").write_text(json.dumps({**spec, **change}))
+    (folder / "spec.json").write_text(json.dumps(spec))
     (folder / "wide.json").write_text('{"layers": [100000, 100000, 1], "weights": [], '
                                       '"learning_rate": 1, "input": [], "target": []}')
     result = _cli(folder, "train", "good.csv", "--target", "label", "--epochs", "2",
@@ -257,6 +269,26 @@ CLI_ROWS = [
      r"column 'user' has 60 distinct values in 60 rows .*drop it \(--drop user\)"),
     ("an unknown column to drop", [*TRAIN, "ids.csv", "--target", "label", "--drop", "usr"],
      r"unknown column\(s\) \['usr'\] in the columns to drop; the columns are"),
+    # numbers beyond what the network computes with
+    ("a value beyond float32 at predict time", ["predict", "good.descent", "huge_value.csv"],
+     r"column 'a', data row 0 \(counting from 0\): the value is too large for the "
+     r"network's float32 numbers"),
+    ("a column whose spread overflows", [*TRAIN, "huge_column.csv", "--target", "label"],
+     r"column 'a' holds numbers so large \(up to 1e\+308\) that their mean or spread "
+     r"overflows"),
+    ("an explain spec with a NaN learning rate", ["explain", "--spec", "nan_lr.json"],
+     r"spec field 'learning_rate': must be a finite number > 0, got nan"),
+    ("an explain spec with a NaN input", ["explain", "--spec", "nan_input.json"],
+     r"spec field 'input': must be finite numbers"),
+    ("an explain spec with a class label of 0.5", ["explain", "--spec", "half_label.json"],
+     r"spec field 'target': a class label must be a whole number in 0..1, got 0.5"),
+    ("explain with 100 million steps", ["explain", "--spec", "spec.json", "--steps",
+                                        "100000000"],
+     r"steps must be from 1 to 10,000 \(each is written out\), got 100000000"),
+    ("resume with fewer epochs than the checkpoint has", [
+        "train", "reg.csv", "--target", "price", "--no-progress", "-o", "new.descent",
+        "--checkpoint", "run.ckpt", "--resume", "--epochs", "1"],
+     r"run.ckpt: the checkpoint has trained 2 epochs, more than this run's maximum of 1"),
     # files that are not what they should be
     ("duplicate column names", [*TRAIN, "dup.csv", "--target", "label"],
      "data file dup.csv has more than one column named 'a'"),

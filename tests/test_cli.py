@@ -183,3 +183,34 @@ def test_an_internal_error_is_one_line_without_a_traceback_unless_debug(monkeypa
     assert len(err.strip().splitlines()) == 1
     assert cli.main(["info", "x.descent", "--debug"]) == 3
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    _table(tmp_path)
+    shell = subprocess.run(f"{sys.executable} -m descent.cli explain --example student-grade "
+                           "--format json | head -c 10", shell=True, cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert shell.stderr == "" and len(shell.stdout) == 10
+
+
+def test_sigterm_during_training_leaves_no_temporary_file(tmp_path):
+    import signal
+    import time
+
+    import numpy as np
+    import pandas as pd
+
+    rows = np.random.default_rng(0).normal(size=(4000, 3))
+    pd.DataFrame(rows, columns=["a", "b", "y"]).to_csv(tmp_path / "big.csv", index=False)
+    run = subprocess.Popen([sys.executable, "-m", "descent.cli", "train", "big.csv",
+                            "--epochs", "100000", "--no-progress", "-o", "m.descent",
+                            "--checkpoint", "run.ckpt"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "run.ckpt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and err.startswith("descent: interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "run.ckpt"]

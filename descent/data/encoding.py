@@ -231,8 +231,14 @@ class TableEncoder:
                 numbers = _as_numbers(values if source is frame else _values(frame, name),
                                       name)
                 _check_finite(numbers, name)
-                std = float(numbers.std())
-                fitted.append({"name": name, "kind": "numeric", "mean": float(numbers.mean()),
+                with np.errstate(over="ignore", invalid="ignore"):
+                    mean, std = float(numbers.mean()), float(numbers.std())
+                if not (math.isfinite(mean) and math.isfinite(std)):
+                    raise DescentValueError(
+                        f"column {name!r} holds numbers so large (up to "
+                        f"{float(np.max(np.abs(numbers))):.3g}) that their mean or spread "
+                        "overflows; rescale the column (e.g. to other units) or drop it")
+                fitted.append({"name": name, "kind": "numeric", "mean": mean,
                                "scale": std if std > 0 else 1.0})
             else:
                 categories = sorted({str(v) for v in values})

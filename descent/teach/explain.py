@@ -9,6 +9,7 @@ from separate formulas.
 """
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,8 +130,11 @@ def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
     """
     layers = network_layers(model)
     loss_fn = losses_module.get_loss(loss)
-    if lr <= 0:
-        raise DescentValueError(f"lr must be > 0, got {lr!r}")
+    if not 0 < lr < math.inf:
+        raise DescentValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not 1 <= steps <= MAX_EXPLAINED_STEPS:
+        raise DescentValueError(f"steps must be from 1 to {MAX_EXPLAINED_STEPS:,} (each is "
+                                f"written out), got {steps}")
     dtype = layers[0].linear.weight.dtype
     x = np.asarray(x, dtype=dtype).reshape(1, -1)
     target_array = np.asarray(target, dtype=dtype).reshape(1, -1)
@@ -223,8 +227,9 @@ def trace_report(traces, title="One step of backpropagation", notes=(), digits=4
 
 
 # ------------------------------------------------------------------------ spec files
-# explain writes out every weight: a network for the blackboard, not for production
+# explain writes out every weight and every step: a network for the blackboard
 MAX_EXPLAINED_PARAMETERS = 100_000
+MAX_EXPLAINED_STEPS = 10_000
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 SPEC_FIELDS = ("layers", "activations", "weights", "biases", "loss", "learning_rate",
                "input", "target", "frozen")
@@ -293,8 +298,8 @@ def network_from_spec(spec):
             except DescentValueError as error:
                 raise _spec_error(f"activations[{k}]", str(error)) from None
     lr = spec["learning_rate"]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-        raise _spec_error("learning_rate", f"must be a number > 0, got {lr!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise _spec_error("learning_rate", f"must be a finite number > 0, got {lr!r}")
     loss = spec.get("loss", "sse")
     try:
         label_target = infer_task(losses_module.get_loss(loss)) == "multiclass"
@@ -309,6 +314,11 @@ def network_from_spec(spec):
         one_label = field_name == "target" and label_target and vector.size == 1
         if vector.size != size and not one_label:
             raise _spec_error(field_name, f"expected {size} values, got {vector.size}")
+        if not np.all(np.isfinite(vector)):
+            raise _spec_error(field_name, "must be finite numbers")
+        if one_label and not (vector[0] == int(vector[0]) and 0 <= vector[0] < sizes[-1]):
+            raise _spec_error(field_name, f"a class label must be a whole number in "
+                                          f"0..{sizes[-1] - 1}, got {vector[0]:g}")
         vectors[field_name] = vector
     frozen = spec.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):

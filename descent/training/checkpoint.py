@@ -133,7 +133,7 @@ def _check_same_run(reader, saved, run):
         raise reader.fail(
             f"cannot resume from it: {'; '.join(differences)}. Resume with the data and "
             "settings of the run that wrote it, or start a new run (another checkpoint "
-            "path, or resume=False)")
+            "path, or resume=False; on the command line, without --resume)")
 
 
 def _has_the_form_of(saved, run):

@@ -23,7 +23,8 @@ import numpy as np
 from descent import losses as losses_module
 from descent.autograd.backend import as_rng
 from descent.training.callbacks import Callback, ProgressBar, progress_wanted
-from descent.training.checkpoint import Checkpointing, describe_run, describe_seed
+from descent.training.checkpoint import (CheckpointError, Checkpointing, describe_run,
+                                         describe_seed)
 from descent.data.preprocessing import as_features, batches, encode_labels, split_indices
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.training.history import History
@@ -475,7 +476,12 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
         epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
         if history.stopped_by == "MaxEpochs":  # a finished run may be given more epochs
             history.stop_reason = history.stopped_by = None
-        if epoch >= criteria[0].epochs:
+        if epoch > criteria[0].epochs:
+            raise CheckpointError(
+                f"{checkpointing.path}: the checkpoint has trained {epoch} epochs, "
+                f"more than this run's maximum of {criteria[0].epochs}; ask for at least "
+                f"{epoch} epochs to continue it")
+        if epoch == criteria[0].epochs:
             history.stop_reason = criteria[0].check({"epoch": epoch}, model)
     run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
