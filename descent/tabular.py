@@ -352,7 +352,14 @@ def predict_table(model, frame, proba=False):
     X, target = _prepared(model, frame)
     if target["task"] == "regression":
         output = predict(model, X).astype(np.float64)
-        return output[:, 0] * target["scale"] + target["mean"]
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = output[:, 0] * target["scale"] + target["mean"]
+        if not np.all(np.isfinite(values)):
+            row = int(np.argmax(~np.isfinite(values)))
+            raise DataError(f"the prediction for data row {row} (counting from 0) is not a "
+                            f"finite number (the stored target scale is "
+                            f"{target['scale']:.3g}); the model file may be damaged")
+        return values
     probabilities = class_probabilities(model, X)
     if proba:
         return probabilities

@@ -287,6 +287,20 @@ def json_safe(value):
 
 
 # ------------------------------------------------------------------ reading
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs):
+    """A JSON object as a dict, refusing a key given twice (json keeps the last one)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(repr(key))
+        result[key] = value
+    return result
+
+
 class ArchiveReader:
     """Read an archive written by ``write_archive``; use as a context manager.
 
@@ -376,7 +390,13 @@ class ArchiveReader:
         if info.file_size > _MAX_HEADER_BYTES:
             raise self.fail(f"the header is implausibly large ({info.file_size} bytes)")
         try:
-            return json.loads(self.zip.read(HEADER).decode("utf-8"))
+            return json.loads(self.zip.read(HEADER).decode("utf-8"),
+                              object_pairs_hook=_unique_keys)
+        except _DuplicateKey as error:
+            raise self.fail(f"the header names {error} twice in one object (a reader could "
+                            "take either)") from None
+        except RecursionError:
+            raise self.fail("the header is damaged: it nests objects too deeply") from None
         except _DAMAGE as error:
             raise self.fail(f"the header is damaged ({error})") from None
 

@@ -518,3 +518,23 @@ def test_reading_something_that_is_not_a_file(tmp_path, make, kind):
     make(tmp_path / "m.descent")
     with pytest.raises(ModelFileError, match=f"is {kind}, not a descent model file"):
         descent.load(tmp_path / "m.descent")
+
+
+def test_a_header_that_names_a_key_twice_is_refused(tmp_path):
+    import zipfile
+
+    import pytest
+
+    import descent
+
+    path = tmp_path / "m.descent"
+    descent.save(descent.nn.Linear(2, 1), path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = members["descent.json"].decode()
+    members["descent.json"] = (header[:-1] + ', "metadata": {}}').encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(descent.ModelFileError, match="names 'metadata' twice in one object"):
+        descent.load(path)
