@@ -35,7 +35,7 @@ def test_explain_list_and_example():
     assert listing.returncode == 0 and "student-grade" in listing.stdout
     assert len(listing.stdout.splitlines()) == 11
     result = _run("explain", "--example", "student-grade", "--format", "markdown")
-    assert result.returncode == 0 and "| w46 | -0.3000 | -0.0435 | -0.2608 |" in result.stdout
+    assert result.returncode == 0 and "| $w_{46}$ | -0.3000 | -0.0435 | -0.2608 |" in result.stdout
 
 
 def test_explain_spec_round_trip(tmp_path):

@@ -20,6 +20,9 @@ from descent import losses as losses_module
 from descent.errors import DescentTypeError, DescentValueError
 from descent.nn.activations import Activation, activation_module
 from descent.nn.layers import Linear, Sequential
+from descent.optim.optimizers import get_optimizer
+from descent.teach.derive import derivation, supported
+from descent.teach.mathtext import EQ, GETS, MINUS, TIMES, Math, Partial, Sym, Text, written
 from descent.teach.report import Report, Table
 from descent.autograd.tensor import no_grad, tensor
 from descent.training.loop import infer_task
@@ -41,7 +44,14 @@ class Layer:
 
 @dataclass
 class StepTrace:
-    """Everything one training step computed (see the module docstring)."""
+    """Everything one training step computed (see the module docstring).
+
+    ``units`` are the first example's units; ``examples`` holds every example's input,
+    target, units, loss and output; ``weights`` one row per weight and bias with its
+    value, the mean gradient, each example's gradient, the optimiser's state for it before
+    and after the step, and the new value. ``network``, ``loss``, ``optimizer`` and ``lr``
+    say what was computed, so that the step can be written out again (descent.teach.derive).
+    """
 
     step: int
     units: list = field(default_factory=list)
@@ -49,6 +59,11 @@ class StepTrace:
     loss_before: float = None
     loss_after: float = None
     output: list = None
+    examples: list = field(default_factory=list)
+    network: list = field(default_factory=list)
+    loss: str = None
+    optimizer: dict = field(default_factory=dict)
+    lr: float = None
 
 
 def network_layers(model):
@@ -97,24 +112,84 @@ def _forward(layers, x):
     return values
 
 
-def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
-    """Run ``steps`` steps of gradient descent on one example and record every number.
+def _describe(layer):
+    """A layer as data: its unit numbers, activation (and its setting) and bias."""
+    activation = layer.activation
+    setting = getattr(activation, "negative_slope", getattr(activation, "alpha", None))
+    return {"inputs": list(layer.inputs), "units": list(layer.units),
+            "activation": activation.name if activation is not None else "identity",
+            "setting": setting, "bias": layer.linear.bias is not None}
+
+
+# Optimisers whose step explain writes out, element by element.
+EXPLAINED_OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+MAX_EXPLAINED_EXAMPLES = 256
+
+
+def _examples(layers, x, target, loss_fn, dtype):
+    """Inputs as rows (one example, or a batch of them) and a target row per example."""
+    x = np.asarray(x, dtype=dtype)
+    batch = x.ndim == 2
+    if x.ndim > 2 or x.size == 0:
+        raise DescentValueError(f"the input must be one example (a list of numbers) or a "
+                                f"batch (a list of examples), got shape {x.shape}")
+    x = x if batch else x.reshape(1, -1)
+    width = len(layers[0].inputs)
+    if x.shape[1] != width:
+        what = f"each example has {x.shape[1]} values" if batch else \
+            f"the input has {x.shape[1]} values"
+        raise DescentValueError(f"{what}, the network takes {width}")
+    if len(x) > MAX_EXPLAINED_EXAMPLES:
+        raise DescentValueError(f"the batch has {len(x):,} examples; explain writes out each "
+                                f"one and takes at most {MAX_EXPLAINED_EXAMPLES}")
+    outputs = len(layers[-1].units)
+    labels = infer_task(loss_fn) == "multiclass" and outputs > 1
+    target = np.asarray(target, dtype=dtype)
+    if labels and target.size == len(x):
+        # one class label per example for a multi-class loss: labels, not probability rows
+        return x, target.reshape(-1, 1).astype(np.intp)
+    if target.size != len(x) * outputs:
+        raise DescentValueError(f"the target has {target.size} values; {len(x)} example(s) "
+                                f"of a network with {outputs} output(s) need "
+                                f"{len(x) * outputs}" + (" (or one class label each)"
+                                                         if labels else ""))
+    return x, target.reshape(len(x), outputs)
+
+
+def _optimizer(name, parameters, lr, options):
+    if not isinstance(name, str) or name.lower() not in EXPLAINED_OPTIMIZERS:
+        raise DescentValueError(f"explain writes out the steps of {', '.join(EXPLAINED_OPTIMIZERS)}"
+                                f"; got optimizer {name!r}")
+    return get_optimizer(name.lower(), parameters, lr=lr, **dict(options or {}))
+
+
+def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=(), optimizer="sgd",
+            optimizer_options=None):
+    """Run ``steps`` steps of gradient descent on one example or a batch and record every
+    number.
 
     Parameters
     ----------
     model : Sequential
         Dense layers, each optionally followed by an activation module. It is trained
         in place (its weights change, as in the notes).
-    x, target : sequence of float
-        One input example and its target.
+    x, target : sequence of float, or sequence of sequences
+        One input example and its target, or a batch: one row per example (and one
+        target row, or class label, per example). A batch step uses the mean of the
+        examples' gradients, as batch and mini-batch gradient descent do.
     loss : str or callable
         ``"sse"`` (the notes' E = ½Σ(t − o)²) by default.
     lr : float
         The learning rate η.
     steps : int
-        How many steps to take (each on the same example).
+        How many steps to take (each on the same examples).
     frozen : iterable of str
         Weight or bias names (``"w24"``, ``"b5"``) that keep their values.
+    optimizer : str
+        ``"sgd"`` (w ← w − η·∂E/∂w) or ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``.
+    optimizer_options : dict, optional
+        Their settings, e.g. ``{"momentum": 0.9, "nesterov": True}`` or
+        ``{"betas": (0.9, 0.999)}``.
 
     Returns
     -------
@@ -130,99 +205,193 @@ def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=()):
     """
     layers = network_layers(model)
     loss_fn = losses_module.get_loss(loss)
-    if not 0 < lr < math.inf:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise DescentValueError(f"lr must be a finite number > 0, got {lr!r}")
     if not 1 <= steps <= MAX_EXPLAINED_STEPS:
         raise DescentValueError(f"steps must be from 1 to {MAX_EXPLAINED_STEPS:,} (each is "
                                 f"written out), got {steps}")
     dtype = layers[0].linear.weight.dtype
-    x = np.asarray(x, dtype=dtype).reshape(1, -1)
-    target_array = np.asarray(target, dtype=dtype).reshape(1, -1)
-    outputs = len(layers[-1].units)
-    if infer_task(loss_fn) == "multiclass" and target_array.size == 1 and outputs > 1:
-        # one class label for a multi-class loss: pass it as a label, not a probability row
-        target_array = target_array.reshape(1).astype(np.intp)
-    if x.shape[1] != len(layers[0].inputs):
-        raise DescentValueError(f"the input has {x.shape[1]} values, the network takes "
-                                f"{len(layers[0].inputs)}")
+    x, targets = _examples(layers, x, target, loss_fn, dtype)
     known = {name for layer in layers for name in _parameter_names(layer)}
     unknown = sorted(set(frozen) - known)
     if unknown:
         raise DescentValueError(f"frozen names {unknown} are not weights or biases of this "
                                 f"network; names look like {sorted(known)[:4]}")
+    entries = [entry for layer in layers for entry in _entries(layer)]
+    parameters = list(dict.fromkeys(id(p) for _, p, _ in entries))
+    by_id = {id(p): p for _, p, _ in entries}
+    opt = _optimizer(optimizer, [by_id[i] for i in parameters], lr, optimizer_options)
+    settings = {"name": optimizer.lower(), **opt.hyper}
+    network = [_describe(layer) for layer in layers]
     traces = []
     for step in range(1, steps + 1):
-        model.zero_grad()
-        values = _forward(layers, tensor(x))
-        output = values[-1][1]
-        loss_value = loss_fn(output, target_array)
-        loss_value.backward()
-        trace = StepTrace(step, loss_before=loss_value.item(),
-                          output=output.data[0].tolist())
-        trace.units = [{"unit": i + 1, "layer": 0, "net_input": None,
-                        "activation": float(v), "error": None}
-                       for i, v in enumerate(x[0])]
-        for depth, (layer, (net, out)) in enumerate(zip(layers, values), start=1):
-            for k, unit in enumerate(layer.units):
-                trace.units.append({
-                    "unit": unit, "layer": depth, "net_input": float(net.data[0, k]),
-                    "activation": float(out.data[0, k]),
-                    "error": None if net.grad is None else float(net.grad[0, k])})
+        trace = StepTrace(step, network=network, optimizer=settings, lr=float(lr),
+                          loss=loss if isinstance(loss, str) else None)
+        gradients = {i: [] for i in parameters}
+        for row, row_target in zip(x, targets):
+            model.zero_grad()
+            values = _forward(layers, tensor(row.reshape(1, -1)))
+            output = values[-1][1]
+            loss_value = loss_fn(output, row_target.reshape(1, -1) if row_target.dtype.kind
+                                 == "f" else row_target)
+            loss_value.backward()
+            trace.examples.append({"input": row.tolist(), "target": row_target.tolist(),
+                                   "units": _units(row, layers, values),
+                                   "loss": loss_value.item(),
+                                   "output": output.data[0].tolist()})
+            for i in parameters:
+                grad = by_id[i].grad
+                gradients[i].append(np.zeros_like(by_id[i].data) if grad is None
+                                    else grad.copy())
+        first = trace.examples[0]
+        trace.units, trace.output = first["units"], first["output"]
+        trace.loss_before = float(np.mean([e["loss"] for e in trace.examples]))
+        trace.weights = _step(opt, entries, gradients, set(frozen))
         with no_grad():
-            for layer in layers:
-                trace.weights += _update(layer, lr, set(frozen))
-            after = _forward(layers, tensor(x))[-1][1]
-            trace.loss_after = loss_fn(after, target_array).item()
+            trace.loss_after = float(np.mean([
+                loss_fn(_forward(layers, tensor(row.reshape(1, -1)))[-1][1],
+                        row_target.reshape(1, -1) if row_target.dtype.kind == "f"
+                        else row_target).item()
+                for row, row_target in zip(x, targets)]))
         traces.append(trace)
     return traces
 
 
+def _units(row, layers, values):
+    units = [{"unit": i + 1, "layer": 0, "net_input": None, "activation": float(v),
+              "error": None} for i, v in enumerate(row)]
+    for depth, (layer, (net, out)) in enumerate(zip(layers, values), start=1):
+        for k, unit in enumerate(layer.units):
+            units.append({"unit": unit, "layer": depth, "net_input": float(net.data[0, k]),
+                          "activation": float(out.data[0, k]),
+                          "error": None if net.grad is None else float(net.grad[0, k])})
+    return units
+
+
 def _parameter_names(layer):
-    names = [_weight_name(i, j) for i in layer.inputs for j in layer.units]
-    if layer.linear.bias is not None:
-        names += [f"b{j}" for j in layer.units]
-    return names
+    return [name for name, _, _ in _entries(layer)]
 
 
-def _update(layer, lr, frozen):
-    """Step every weight and bias of ``layer`` against its gradient; return the rows."""
-    rows = []
+def _entries(layer):
+    """``(name, parameter, index)`` for every weight and bias of ``layer``."""
     weight, bias = layer.linear.weight, layer.linear.bias
     entries = [(_weight_name(i, j), weight, (a, b)) for a, i in enumerate(layer.inputs)
                for b, j in enumerate(layer.units)]
     if bias is not None:
         entries += [(f"b{j}", bias, (b,)) for b, j in enumerate(layer.units)]
-    for name, parameter, index in entries:
-        old = float(parameter.data[index])
-        gradient = 0.0 if parameter.grad is None else float(parameter.grad[index])
-        keep = name in frozen or not parameter.requires_grad
-        new = old if keep else old - lr * gradient
-        parameter.data[index] = new
-        rows.append({"name": name, "value": old, "gradient": gradient,
-                     "new_value": float(parameter.data[index]), "frozen": keep})
+    return entries
+
+
+def _state_at(state, index):
+    """The optimiser's state for one element: arrays read at ``index``, counts as they are."""
+    return {key: float(value[index]) if isinstance(value, np.ndarray) else value
+            for key, value in state.items()}
+
+
+def _step(opt, entries, gradients, frozen):
+    """One optimiser step on the mean gradient; a row per weight and bias."""
+    means = {id(p): np.mean(gradients[id(p)], axis=0).astype(p.data.dtype) for p in opt.params}
+    for p in opt.params:
+        p.grad = means[id(p)].copy()  # frozen entries are zeroed in the copy only
+    keep = [(p, index) for name, p, index in entries if name in frozen or not p.requires_grad]
+    for p, index in keep:
+        p.grad[index] = 0.0
+    before = {id(p): (p.data.copy(), _copy_state(state))
+              for p, state in zip(opt.params, opt.state)}
+    opt.step()
+    for p, index in keep:
+        p.data[index] = before[id(p)][0][index]
+    states = {id(p): state for p, state in zip(opt.params, opt.state)}
+    rows = []
+    for name, p, index in entries:
+        old, old_state = before[id(p)]
+        rows.append({"name": name, "value": float(old[index]),
+                     "gradient": float(means[id(p)][index]),
+                     "per_example": [float(g[index]) for g in gradients[id(p)]],
+                     "new_value": float(p.data[index]),
+                     "frozen": name in frozen or not p.requires_grad,
+                     "state_before": _state_at(old_state, index),
+                     "state_after": _state_at(states[id(p)], index)})
     return rows
 
 
-def trace_report(traces, title="One step of backpropagation", notes=(), digits=4):
-    """A ``Report`` (text, Markdown, LaTeX, JSON) of what ``explain`` recorded."""
+def _copy_state(state):
+    return {key: value.copy() if isinstance(value, np.ndarray) else value
+            for key, value in state.items()}
+
+
+def _loss_digits(before, after, digits):
+    """Enough decimals to see the loss change from ``before`` to ``after``."""
+    places = digits
+    while places < 12 and written(before, places) == written(after, places) \
+            and before != after:
+        places += 1
+    return places
+
+
+def _update_caption(optimizer):
+    if optimizer["name"] == "sgd" and not optimizer.get("momentum"):
+        return Math(Text("Update "), Sym("w"), GETS, Sym("w"), MINUS, Sym("eta"), TIMES,
+                    Partial(Sym("E"), Sym("w")))
+    return f"Update by {optimizer['name']}"
+
+
+def trace_report(traces, title="One step of backpropagation", notes=(), digits=4,
+                 rounding=None):
+    """A ``Report`` of what ``explain`` recorded: the steps written out as the notes derive
+    them (each net input, activation, error term, gradient and update), then tables of
+    every number.
+
+    Parameters
+    ----------
+    digits : int
+        Decimals shown (trailing zeros dropped).
+    rounding : descent.teach.derive.Rounding, optional
+        Round as the notes do, each value computed from the rounded ones before it
+        (``NOTES_ROUNDING``: z and o to 3 decimals, e and gradients to 4, ...); the
+        tables keep the engine's exact numbers.
+    """
+    if not 0 <= digits <= 15:
+        raise DescentValueError(f"digits must be from 0 to 15, got {digits!r}")
     report = Report(title, data={"steps": [t.__dict__ for t in traces]})
     report.add(*notes)
     fmt = f"{{:.{digits}f}}"
 
     def show(value):
-        return "" if value is None else fmt.format(value)
+        return "" if value is None else written(value, digits, strip=False) \
+            if math.isfinite(value) else fmt.format(value)
 
+    why_not = supported(traces[0])
+    if why_not:
+        report.add(f"(No derivation: {why_not}; the tables below hold every number.)")
+        blocks = []
+    else:
+        blocks, values = derivation(traces, rounding, digits)
+        report.data["derivation"] = values
     for trace in traces:
-        report.add(f"Step {trace.step}: loss E before = {show(trace.loss_before)}, "
-                   f"after = {show(trace.loss_after)}")
-        report.add(Table(["unit", "layer", "net input z", "activation o", "error e = dE/dz"],
-                         [[u["unit"], u["layer"], show(u["net_input"]), show(u["activation"]),
-                           show(u["error"])] for u in trace.units],
-                         caption="Forward pass and error terms"))
-        report.add(Table(["parameter", "value", "gradient dE/dw", "new value"],
-                         [[w["name"] + (" (frozen)" if w["frozen"] else ""), show(w["value"]),
+        places = _loss_digits(trace.loss_before, trace.loss_after, digits)
+        report.add(f"Step {trace.step}: loss E before = "
+                   f"{written(trace.loss_before, places, strip=False)}, "
+                   f"after = {written(trace.loss_after, places, strip=False)}"
+                   + (f" (the mean over {len(trace.examples)} examples)"
+                      if len(trace.examples) > 1 else ""))
+        count = len(blocks) // len(traces)
+        report.add(*blocks[(trace.step - traces[0].step) * count:
+                           (trace.step - traces[0].step + 1) * count])
+        for number, example in enumerate(trace.examples, start=1):
+            caption = "Forward pass and error terms" + (
+                f" (example {number})" if len(trace.examples) > 1 else "")
+            report.add(Table(["unit", "layer", Math(Sym("z", "j")), Math(Sym("o", "j")),
+                              Math(Sym("e", "j"), EQ, Partial(Sym("E"), Sym("z", "j")))],
+                             [[u["unit"], u["layer"], show(u["net_input"]),
+                               show(u["activation"]), show(u["error"])]
+                              for u in example["units"]], caption=caption))
+        report.add(Table(["parameter", "value",
+                          Math(Partial(Sym("E"), Sym("w"))), "new value"],
+                         [[Math(Sym(w["name"][0], w["name"][1:]))
+                           if not w["frozen"] else w["name"] + " (frozen)", show(w["value"]),
                            show(w["gradient"]), show(w["new_value"])] for w in trace.weights],
-                         caption="Update w <- w - lr * dE/dw"))
+                         caption=_update_caption(trace.optimizer)))
     return report
 
 

@@ -1,25 +1,56 @@
-"""A small document model — a title, paragraphs and tables, plus raw data — and its
-renderings as plain text, Markdown, LaTeX and JSON. Explanations and examples build a
-``Report``; they never format output themselves."""
+"""A small document model — a title, headings, paragraphs, tables, derivations (lines of
+formulas) and code — plus raw data, and its renderings as plain text, Markdown, LaTeX
+(a fragment, a standalone article, or Beamer frames), HTML and JSON. Explanations and
+examples build a ``Report``; they never format output themselves. In a notebook a report
+shows itself (``_repr_html_``, ``_repr_markdown_``, ``_repr_latex_``).
+"""
 
+import html
 import json
 import math
 from dataclasses import dataclass, field
 
 from descent.files.archive import json_safe
-from descent.errors import lookup
+from descent.errors import DescentValueError, lookup
+from descent.teach.mathtext import Math
 
 
 @dataclass
 class Table:
+    """Rows of cells; headers, cells and the caption may be strings or ``Math``."""
+
     headers: list
     rows: list
+    caption: object = ""
+
+
+@dataclass
+class Heading:
+    """A section heading (a new frame in Beamer)."""
+
+    title: str
+
+
+@dataclass
+class Derivation:
+    """Formulas, one per line, each written out as the notes write them."""
+
+    lines: list
     caption: str = ""
 
 
 @dataclass
+class Code:
+    """Verbatim text: a DOT graph, a model summary."""
+
+    text: str
+    language: str = ""
+
+
+@dataclass
 class Report:
-    """``blocks`` are strings (paragraphs) and ``Table``s; ``data`` is the JSON payload."""
+    """``blocks`` are strings (paragraphs), ``Heading``, ``Table``, ``Derivation`` and
+    ``Code`` blocks; ``data`` is the JSON payload."""
 
     title: str
     blocks: list = field(default_factory=list)
@@ -29,27 +60,47 @@ class Report:
         self.blocks.extend(blocks)
         return self
 
-    def render(self, fmt="text"):
-        """The report as ``"text"``, ``"markdown"``, ``"latex"`` or ``"json"``."""
-        return lookup(RENDERERS, fmt, "format")(self)
+    def render(self, fmt="text", standalone=False):
+        """The report as ``"text"``, ``"markdown"``, ``"latex"``, ``"beamer"``, ``"html"``
+        or ``"json"``. ``standalone`` makes LaTeX and Beamer a whole document that
+        compiles on its own (``pdflatex``), and HTML a whole page."""
+        renderer = lookup(RENDERERS, fmt, "format")
+        if standalone and fmt not in STANDALONE_FORMATS:
+            raise DescentValueError(f"only {', '.join(STANDALONE_FORMATS)} have a standalone "
+                                    f"form; {fmt!r} is complete as it is")
+        return renderer(self, standalone) if fmt in STANDALONE_FORMATS else renderer(self)
 
     def __str__(self):
         return self.render("text")
 
+    def _repr_html_(self):
+        return self.render("html")
+
+    def _repr_markdown_(self):
+        return self.render("markdown")
+
+    def _repr_latex_(self):
+        return self.render("latex")
+
 
 def _cell(value):
+    if isinstance(value, Math):
+        return value.text()
     if isinstance(value, float):
         return f"{value:.4f}" if math.isfinite(value) else str(value)
     return str(value)
 
 
+# --------------------------------------------------------------------------- plain text
 def _text(report):
     lines = [report.title, "=" * len(report.title)]
     for block in report.blocks:
         lines.append("")
-        if isinstance(block, Table):
+        if isinstance(block, Heading):
+            lines += [block.title, "-" * len(block.title)]
+        elif isinstance(block, Table):
             if block.caption:
-                lines.append(block.caption)
+                lines.append(_cell(block.caption))
             rows = [[_cell(c) for c in row] for row in [block.headers, *block.rows]]
             widths = [max(len(row[i]) for row in rows) for i in range(len(block.headers))]
             for index, row in enumerate(rows):
@@ -57,57 +108,211 @@ def _text(report):
                                        for c, w in zip(row, widths)).rstrip())
                 if index == 0:
                     lines.append("  ".join("-" * w for w in widths))
+        elif isinstance(block, Derivation):
+            if block.caption:
+                lines.append(block.caption)
+            lines += ["  " + line.text() for line in block.lines]
+        elif isinstance(block, Code):
+            lines.append(block.text.rstrip("\n"))
         else:
             lines.append(block)
     return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- Markdown
+def _md_cell(value):
+    if isinstance(value, Math):
+        return f"${value.latex()}$"
+    return _cell(value).replace("|", r"\|")
+
+
+def _aligned(lines):
+    """LaTeX lines of formulas aligned at their first ``=``."""
+    rows = []
+    for line in lines:
+        written = line.latex()
+        rows.append(written.replace(" = ", " &= ", 1) if " = " in written else "&" + written)
+    return rows
 
 
 def _markdown(report):
     lines = [f"# {report.title}"]
     for block in report.blocks:
         lines.append("")
-        if isinstance(block, Table):
+        if isinstance(block, Heading):
+            lines.append(f"## {block.title}")
+        elif isinstance(block, Table):
+            if block.caption:
+                lines += [f"**{_md_cell(block.caption)}**", ""]
+            lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
+            lines.append("|" + "---|" * len(block.headers))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+        elif isinstance(block, Derivation):
             if block.caption:
                 lines += [f"**{block.caption}**", ""]
-            lines.append("| " + " | ".join(block.headers) + " |")
-            lines.append("|" + "---|" * len(block.headers))
-            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in block.rows]
+            lines += ["$$", r"\begin{aligned}", " \\\\\n".join(_aligned(block.lines)),
+                      r"\end{aligned}", "$$"]
+        elif isinstance(block, Code):
+            lines += [f"```{block.language}", block.text.rstrip("\n"), "```"]
         else:
             lines.append(block)
     return "\n".join(lines) + "\n"
 
 
+# -------------------------------------------------------------------------------- LaTeX
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
                   "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                   "^": r"\textasciicircum{}"}
+# Symbols the notes' prose uses, as LaTeX that pdflatex knows without extra packages.
+_LATEX_SYMBOLS = {"·": r"$\cdot$", "σ": r"$\sigma$", "η": r"$\eta$", "−": "-",
+                  "←": r"$\leftarrow$", "→": r"$\rightarrow$", "≤": r"$\leq$",
+                  "≥": r"$\geq$", "²": r"\textsuperscript{2}", "½": r"$\frac{1}{2}$",
+                  "∂": r"$\partial$", "Σ": r"$\Sigma$", "ε": r"$\varepsilon$",
+                  "β": r"$\beta$", "μ": r"$\mu$", "√": r"$\surd$", "×": r"$\times$",
+                  "≈": r"$\approx$", "λ": r"$\lambda$", "α": r"$\alpha$", "δ": r"$\delta$",
+                  "ᵗ": r"\textsuperscript{t}", "₁": r"\textsubscript{1}",
+                  "₂": r"\textsubscript{2}", "–": "--", "—": "---", "…": r"\dots{}",
+                  "’": "'", "“": "``", "”": "''"}
 
 
 def _tex(text):
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+    """Prose as LaTeX: special characters escaped, the notes' symbols and arrows as
+    mathematics, and any other character beyond Latin-1 (which T1 fonts lack) as ``?``."""
+    text = str(text).replace("<-", "←").replace("->", "→")
+    return "".join(_LATEX_SPECIAL.get(ch) or _LATEX_SYMBOLS.get(ch)
+                   or (ch if ord(ch) < 256 else "?") for ch in text)
 
 
-def _latex(report):
+def _tex_cell(value):
+    return f"${value.latex()}$" if isinstance(value, Math) else _tex(_cell(value))
+
+
+def _latex_table(block):
+    lines = [r"\begin{tabular}{" + "l" + "r" * (len(block.headers) - 1) + "}"]
+    if block.caption:
+        lines.append(rf"\multicolumn{{{len(block.headers)}}}{{l}}"
+                     rf"{{\textbf{{{_tex_cell(block.caption)}}}}} \\")
+    lines += [r"\hline", " & ".join(_tex_cell(h) for h in block.headers) + r" \\", r"\hline"]
+    lines += [" & ".join(_tex_cell(c) for c in row) + r" \\" for row in block.rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return lines
+
+
+def _latex_derivation(block):
+    lines = [rf"\noindent\textbf{{{_tex(block.caption)}}}"] if block.caption else []
+    return lines + [r"\begin{align*}", " \\\\\n".join(_aligned(block.lines)), r"\end{align*}"]
+
+
+def _latex_block(block, heading=r"\subsection*"):
+    if isinstance(block, Heading):
+        return [rf"{heading}{{{_tex(block.title)}}}"]
+    if isinstance(block, Table):
+        return _latex_table(block)
+    if isinstance(block, Derivation):
+        return _latex_derivation(block)
+    if isinstance(block, Code):
+        return [r"\begin{verbatim}", block.text.rstrip("\n"), r"\end{verbatim}"]
+    return [_tex(block)]
+
+
+PREAMBLE = (r"\documentclass{article}", r"\usepackage[utf8]{inputenc}",
+            r"\usepackage[T1]{fontenc}", r"\usepackage{lmodern}", r"\usepackage{amsmath}",
+            r"\usepackage[margin=2cm]{geometry}", r"\setlength{\parindent}{0pt}")
+
+
+def _latex(report, standalone=False):
     lines = [rf"\section*{{{_tex(report.title)}}}"]
     for block in report.blocks:
         lines.append("")
-        if isinstance(block, Table):
-            lines.append(r"\begin{tabular}{" + "l" + "r" * (len(block.headers) - 1) + "}")
-            if block.caption:
-                lines.append(rf"\multicolumn{{{len(block.headers)}}}{{l}}"
-                             rf"{{\textbf{{{_tex(block.caption)}}}}} \\")
-            lines.append(r"\hline")
-            lines.append(" & ".join(_tex(h) for h in block.headers) + r" \\")
-            lines.append(r"\hline")
-            lines += [" & ".join(_tex(_cell(c)) for c in row) + r" \\" for row in block.rows]
-            lines.append(r"\hline")
-            lines.append(r"\end{tabular}")
-        else:
-            lines.append(_tex(block))
+        lines += _latex_block(block)
+    if standalone:
+        lines = [*PREAMBLE, r"\begin{document}", *lines, r"\end{document}"]
     return "\n".join(lines) + "\n"
+
+
+# A frame holds this many derivation lines or table rows; longer blocks go on to the next.
+FRAME_LINES = 8
+
+
+def _frame_chunks(block):
+    if isinstance(block, Derivation):
+        return [Derivation(block.lines[i:i + FRAME_LINES], block.caption)
+                for i in range(0, len(block.lines), FRAME_LINES)] or [block]
+    if isinstance(block, Table):
+        return [Table(block.headers, block.rows[i:i + FRAME_LINES], block.caption)
+                for i in range(0, len(block.rows), FRAME_LINES)] or [block]
+    return [block]
+
+
+def _beamer(report, standalone=False):
+    """One frame per derivation or table (split every ``FRAME_LINES`` lines), titled by
+    the heading above it; paragraphs join the next frame."""
+    frames, title, pending = [], report.title, []
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            title = block.title
+        elif isinstance(block, (Derivation, Table, Code)):
+            for chunk in _frame_chunks(block):
+                frames.append((title, pending + [chunk]))
+                pending = []
+        else:
+            pending.append(block)
+    if pending:
+        frames.append((title, pending))
+    lines = []
+    for frame_title, blocks in frames:
+        fragile = "[fragile]" if any(isinstance(b, Code) for b in blocks) else ""
+        lines += [rf"\begin{{frame}}{fragile}{{{_tex(frame_title)}}}", r"\small"]
+        for block in blocks:
+            lines += _latex_block(block) + [""]
+        lines.append(r"\end{frame}")
+        lines.append("")
+    if standalone:
+        lines = [r"\documentclass{beamer}", *PREAMBLE[1:5], rf"\title{{{_tex(report.title)}}}",
+                 r"\begin{document}", r"\begin{frame}", r"\titlepage", r"\end{frame}", "",
+                 *lines, r"\end{document}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------- HTML
+def _html_cell(value):
+    if isinstance(value, Math):
+        return rf"\({html.escape(value.latex())}\)"
+    return html.escape(_cell(value))
+
+
+def _html(report, standalone=False):
+    parts = [f"<h3>{html.escape(report.title)}</h3>"]
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            parts.append(f"<h4>{html.escape(block.title)}</h4>")
+        elif isinstance(block, Table):
+            caption = f"<caption>{_html_cell(block.caption)}</caption>" if block.caption else ""
+            head = "".join(f"<th>{_html_cell(h)}</th>" for h in block.headers)
+            body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>"
+                           for row in block.rows)
+            parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead>"
+                         f"<tbody>{body}</tbody></table>")
+        elif isinstance(block, Derivation):
+            caption = f"<p><b>{html.escape(block.caption)}</b></p>" if block.caption else ""
+            parts.append(caption + "<div>" + "".join(
+                rf"<div>\({html.escape(line.latex())}\)</div>" for line in block.lines)
+                + "</div>")
+        elif isinstance(block, Code):
+            parts.append(f"<pre>{html.escape(block.text)}</pre>")
+        else:
+            parts.append(f"<p>{html.escape(block)}</p>")
+    body = "\n".join(parts)
+    if standalone:
+        return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
+                f"{html.escape(report.title)}</title></head><body>\n{body}\n</body></html>\n")
+    return f"<div class=\"descent-report\">\n{body}\n</div>\n"
 
 
 def _json(report):
     return json.dumps({"title": report.title, **json_safe(report.data)}, indent=2) + "\n"
 
 
-RENDERERS = {"text": _text, "markdown": _markdown, "latex": _latex, "json": _json}
+RENDERERS = {"text": _text, "markdown": _markdown, "latex": _latex, "beamer": _beamer,
+             "html": _html, "json": _json}
+STANDALONE_FORMATS = ("latex", "beamer", "html")

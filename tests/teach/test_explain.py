@@ -67,13 +67,14 @@ def test_several_steps_keep_lowering_the_loss():
 def test_trace_reports_in_every_format():
     report = trace_report(explain(*network_from_spec(STUDENT_GRADE)[:5]))
     text = report.render("text")
-    assert "w46" in text and "-0.2608" in text and "error e = dE/dz" in text
-    assert "| w46 | -0.3000 | -0.0435 | -0.2608 |" in report.render("markdown")
+    assert "w46" in text and "-0.2608" in text and "e_j = ∂E/∂z_j" in text
+    assert "| $w_{46}$ | -0.3000 | -0.0435 | -0.2608 |" in report.render("markdown")
     assert r"\begin{tabular}" in report.render("latex")
+    assert "<td>-0.2608</td>" in report.render("html")
     data = json.loads(report.render("json"))
     assert data["steps"][0]["weights"][0]["name"] == "w14"
-    with pytest.raises(descent.DescentValueError, match="unknown format 'html'"):
-        report.render("html")
+    with pytest.raises(descent.DescentValueError, match="unknown format 'pdf'"):
+        report.render("pdf")
 
 
 def test_spec_round_trips():
