@@ -18,17 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from descent.teach import demo
+from descent.teach import demo, exercise
+from descent.teach.derive import NOTES_ROUNDING
 from descent._version import __version__
 from descent.files.archive import check_output_path, write_atomically
 from descent.errors import DescentError
 from descent.teach.examples import EXAMPLES, build_example
-from descent.teach.explain import explain, load_spec, trace_report
+from descent.teach.explain import load_spec, trace_report
 from descent.training.history import History
 from descent.files.model import load, save
 from descent.nn.summary import summary
 from descent.optim.optimizers import OPTIMIZERS
-from descent.teach.report import RENDERERS, Report, Table
+from descent.teach.report import RENDERERS, STANDALONE_FORMATS, Report, Table
 from descent.autograd.functional import ACTIVATIONS
 from descent.losses.functions import LOSSES
 
@@ -171,7 +172,8 @@ def build_parser():
                       ".svg, .pdf, ...; '-' for PNG on standard output)")
     plot.add_argument("--kind", choices=["loss", "gradients"], default="loss")
     plot.add_argument("--boundary", metavar="DATA", help="plot the model's decision regions "
-                      "over this two-feature data")
+                      "over this data, in its two feature columns' units, with each point "
+                      "coloured by its true class (DATA needs the target column)")
 
     explain_parser = commands.add_parser(
         "explain", help="write out one step of backpropagation, number by number",
@@ -184,6 +186,50 @@ def build_parser():
     explain_parser.add_argument("--steps", type=_integer(1), default=1,
                                 help="training steps (1)")
     explain_parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    explain_parser.add_argument("--digits", type=_integer(0), default=4,
+                                help="decimals shown (4; trailing zeros dropped)")
+    explain_parser.add_argument("--round-as-notes", action="store_true",
+                                help="round as the notes do as they go (z and o to 3 "
+                                     "decimals, error terms and gradients to 4, ...), each "
+                                     "value from the rounded ones before it, so that the "
+                                     "digits match the slides")
+    explain_parser.add_argument("--standalone", action="store_true",
+                                help="LaTeX, Beamer or HTML as a whole document")
+    explain_parser.add_argument("--beamer", action="store_true",
+                                help="Beamer frames (the same as --format beamer)")
+
+    exercise_parser = commands.add_parser(
+        "exercise", help="a backpropagation exercise with fresh numbers, to do by hand",
+        description="Write a question sheet: a small network with numbers that can be worked "
+                    "by hand, one example, and what to compute (net inputs, activations, the "
+                    "error, error terms, gradients, new weights). The same seed gives the "
+                    "same sheet on any machine.")
+    exercise_parser.add_argument("--seed", type=_integer(0), required=True,
+                                 help="which exercise: a whole number >= 0")
+    exercise_parser.add_argument(
+        "--layers", default="3,2,1", metavar="SIZES",
+        help=f"unit counts from the inputs to the outputs (default 3,2,1); at most "
+             f"{exercise.MAX_LAYERS} layers of {exercise.MAX_UNITS} units")
+    exercise_parser.add_argument(
+        "--activation", default="sigmoid", metavar="NAME",
+        help=f"the hidden units' activation: {', '.join(exercise.ACTIVATION_NAMES)} "
+             "(default sigmoid)")
+    exercise_parser.add_argument(
+        "--loss", default="sse", metavar="NAME",
+        help=f"{', '.join(exercise.LOSS_NAMES)} (default sse)")
+    exercise_parser.add_argument("--steps", type=_integer(1), default=1,
+                                 help=f"steps to compute, 1 to {exercise.MAX_STEPS} "
+                                      "(default 1)")
+    exercise_parser.add_argument("--format", choices=exercise.SHEET_FORMATS,
+                                 help="of the sheet (default text)")
+    shown = exercise_parser.add_mutually_exclusive_group()
+    shown.add_argument("--solutions", action="store_true",
+                       help="add the worked solution after the questions")
+    shown.add_argument("--spec", action="store_true",
+                       help="write instead the network as JSON, for 'descent explain --spec "
+                            "FILE --steps N'")
+    exercise_parser.add_argument("-o", "--output", help="file to write (default, or '-': "
+                                 "standard output)")
     for command in commands.choices.values():  # --debug after the command name too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the Python traceback of an internal error")
@@ -427,19 +473,31 @@ def run_plot(args, out):
     _check_paths([("history or model file", args.source), ("data file", args.boundary)],
                  [("image", args.output)])
     if args.boundary:
-        from descent.tabular import encode_features, predict_table, read_table
+        import pandas
+
+        from descent.tabular import (encode_features, read_table, table_metadata,
+                                     true_class_codes)
 
         model = load(args.source)
-        frame = read_table(args.boundary)
-        columns = encode_features(model, frame.iloc[:0]).shape[1]
-        kinds = [c["kind"] for c in model.metadata["preprocessing"]["columns"]]
-        if columns != 2 or kinds != ["numeric", "numeric"]:
+        encoder, target = table_metadata(model)
+        names = [c["name"] for c in encoder.columns]
+        kinds = [c["kind"] for c in encoder.columns]
+        if kinds != ["numeric", "numeric"]:
             raise DescentError(f"--boundary needs a model with two numeric features; "
                                f"{args.source} has {len(kinds)} feature(s) of kinds {kinds}")
-        labels = np.unique(predict_table(model, frame), return_inverse=True)[1]
-        features = encode_features(model, frame)
+        if target["task"] != "classification":
+            raise DescentError(f"--boundary draws a classifier's decision regions; "
+                               f"{args.source} predicts the number {target['name']!r}")
+        frame = read_table(args.boundary)
+        encode_features(model, frame)  # the feature columns are there and usable
+        codes = true_class_codes(model, frame)  # the points' true classes
+
+        def encode(points):  # points in the columns' own units -> the network's inputs
+            return encode_features(model, pandas.DataFrame(points, columns=names))
+
         _write_output(args.output, lambda path: plot.plot_decision_boundary(
-            model, features, labels, path), out, ".png")
+            model, frame[names].to_numpy(dtype=float), codes, path, feature_names=names,
+            class_names=target["classes"], encode=encode), out, ".png")
     else:
         history = History.read(args.source)
         drawer = plot.plot_history if args.kind == "loss" else plot.plot_gradient_norms
@@ -455,18 +513,48 @@ def run_explain(args, out):
         for name, (description, _) in EXAMPLES.items():
             out.write(f"{name.ljust(width)}  {description}\n")
         return 0
+    fmt = "beamer" if args.beamer else args.format
+    if args.beamer and args.format not in ("text", "beamer"):
+        raise DescentError(f"--beamer writes Beamer frames; it cannot be combined with "
+                           f"--format {args.format}")
+    if args.standalone and fmt not in STANDALONE_FORMATS:
+        raise DescentError(f"--standalone makes a whole LaTeX, Beamer or HTML document; "
+                           f"--format {fmt} has no standalone form")
+    if args.digits > 15:
+        raise DescentError(f"--digits must be from 0 to 15, got {args.digits}")
     if args.example:
-        report = build_example(args.example, steps=args.steps)
+        report = build_example(args.example, steps=args.steps, digits=args.digits,
+                               round_as_notes=args.round_as_notes)
     else:
-        model, x, target, loss, lr, frozen = load_spec(args.spec)
-        traces = explain(model, x, target, loss, lr, args.steps, frozen)
-        report = trace_report(traces, title=f"Backpropagation for {args.spec}")
-    out.write(report.render(args.format))
+        traces = load_spec(args.spec).trace(args.steps)
+        report = trace_report(traces, title=f"Backpropagation for {args.spec}",
+                              digits=args.digits,
+                              rounding=NOTES_ROUNDING if args.round_as_notes else None)
+    out.write(report.render(fmt, standalone=args.standalone))
+    return 0
+
+
+def run_exercise(args, out):
+    if args.spec and args.format is not None:
+        raise DescentError("--spec writes the network as JSON; --format is for the "
+                           "question sheet")
+    _check_paths([], [("spec file" if args.spec else "exercise sheet", args.output)])
+    sheet = exercise.make_exercise(args.seed, layers=args.layers, activation=args.activation,
+                             loss=args.loss, steps=args.steps)
+    if args.spec:
+        text = sheet.spec_json()
+    else:
+        text = sheet.render(args.format or "text", solutions=args.solutions)
+    if args.output in (None, STDOUT):
+        out.write(text)
+    else:
+        _write_atomically(args.output, text)
     return 0
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict,
-            "info": run_info, "plot": run_plot, "explain": run_explain}
+            "info": run_info, "plot": run_plot, "explain": run_explain,
+            "exercise": run_exercise}
 
 
 def _terminated(signum, frame):

@@ -74,6 +74,10 @@ class _Hand:
         return self.rounding(kind, value) if self.rounding else value
 
     def n(self, kind, value):
+        if kind == "state" and not self.rounding:
+            # moments such as Adam's v are often tiny: significant digits, not decimals
+            return Num(written(value, self.digits) if value == 0 or abs(value) >= 0.1 else
+                       f"{value:.{max(self.digits - 1, 1)}g}".replace("e-0", "e-"))
         places = self.rounding.digits(kind, self.digits) if self.rounding else self.digits
         return Num(written(value, places))
 
@@ -464,7 +468,7 @@ def _mean_lines(hand, per_example, names):
         numeric = _joined([hand.n("gradient", v) for v in values]) if count <= MAX_TERMS \
             else Math(Text("..."))
         lines.append(Math(Partial(Sym("E"), _symbol(name)), EQ,
-                          Frac(Math(Num("1")), Math(Num(str(count)))), Sum("n"),
+                          Frac(Math(Num("1")), Math(Num(str(count)))), Text(" "), Sum("n"),
                           Partial(Sym("E", "n"), _symbol(name)), EQ,
                           Frac(Math(Num("1")), Math(Num(str(count)))), Group(numeric), EQ,
                           hand.n("gradient", mean[name])))

@@ -10,8 +10,9 @@ from descent.training import diagnostics
 from descent import nn
 from descent.training.callbacks import Callback
 from descent.data.datasets import truth_table
-from descent.errors import lookup
-from descent.teach.explain import explain, network_from_spec, trace_report
+from descent.errors import DescentValueError, lookup
+from descent.teach.derive import NOTES_ROUNDING, Rounding
+from descent.teach.explain import network_from_spec, trace_report
 from descent.autograd.gradcheck import slope
 from descent.autograd.graph import to_dot
 from descent.teach.minimize import minimize
@@ -37,35 +38,59 @@ ECS171 = {
 }
 
 
-def _network_example(spec, title, notes, steps):
-    model, x, target, loss, lr, frozen = network_from_spec(spec)
-    return trace_report(explain(model, x, target, loss, lr, steps, frozen), title, notes)
+# How the ECS171 slides round: Z and σ(Z) to 4 decimals, and σ(Z_k)(1 - σ(Z_k)) from σ(Z_k)
+# cut to 2 decimals (0.875 -> 0.87, so 0.87 · 0.13).
+ECS171_ROUNDING = Rounding({"net_input": 4, "activation": 4, "derivative": 2, "loss": 6,
+                            "error": 4, "gradient": 4, "state": 4, "new_value": 5},
+                           down=("derivative",))
 
 
-def student_grade(steps=1):
+def _network_example(spec, title, notes, steps, digits, rounding):
+    traces = network_from_spec(spec).trace(steps)
+    notes = notes(traces) if callable(notes) else notes
+    return trace_report(traces, title, notes, digits=digits, rounding=rounding)
+
+
+def student_grade(steps=1, digits=4, round_as_notes=False):
     return _network_example(STUDENT_GRADE, "Student grade (seeds 000/001): one step of "
                             "backpropagation", [
                                 "Inputs 1-3 (assignments, readings, lectures), hidden units "
-                                "4-5, output 6; sigmoid units, E = 1/2 (t - o)^2, lr 0.9. "
+                                "4-5, output 6; sigmoid units, E = ½(t - o)², lr 0.9. "
                                 "The notes print o4 = 0.332, o5 = 0.525, o6 = 0.474, "
                                 "e6 = -0.1311, e5 = 0.0065, e4 = 0.0087, new w46 = -0.261, "
                                 "w56 = -0.138, b6 = 0.218, w14 = 0.192, w15 = -0.306, "
                                 "w34 = -0.508, w35 = 0.194, b4 = -0.408, b5 = 0.194.",
+                                "Rounded as the notes round as they go (z and o to 3 "
+                                "decimals, error terms and gradients to 4, each from the "
+                                "rounded values before it) the derivation prints exactly "
+                                "those digits." if round_as_notes else
                                 "The notes round as they go (e6 is worked out from "
                                 "o6 = 0.474), so their last digit can differ by one from the "
-                                "exact values below: e6 = -0.13117 prints as -0.1312 here."],
-                            steps)
+                                "exact values here: e6 = -0.13117 prints as -0.1312. "
+                                "--round-as-notes rounds as they do."],
+                            steps, digits, NOTES_ROUNDING if round_as_notes else None)
 
 
-def ecs171(steps=1):
-    return _network_example(ECS171, "ECS171 (seed 004): updating w_AZ", [
+def _ecs171_notes(traces):
+    rows = {w["name"]: w for w in traces[0].weights}
+    az, bz = rows["w46"]["gradient"], rows["w56"]["gradient"]
+    return [
         "Units 1-3 are N1-N3, 4-5 are A and B, 6 is Z; the biases b4, b5, b6 are the "
         "slides' w0A, w0B, w0Z. Z_A = 1.32, Z_B = 1.5, N_A = 0.7892, N_B = 0.8176, "
         "Z_k = 1.9461, N_z = 0.875.",
-        "A note on the sign: the slides write w_new = w + eta * dw with dw = dE/dw, which "
-        "climbs the error (w_AZ: 0.9 -> 0.90067). Gradient descent steps against the "
-        "gradient: w_AZ = 0.9 - 0.1 * 0.006476 = 0.89935, and the error goes down."],
-        steps)
+        f"The slides' Δw = 0.0067 (w_AZ) and 0.0069 (w_BZ) come from rounding "
+        f"σ(Z_k)(1 - σ(Z_k)) to 0.87 · 0.13: σ(Z_k) = 0.87502 cut to 0.87. Unrounded, "
+        f"0.875 · 0.125 gives ∂E/∂w_AZ = {az:.6f} and ∂E/∂w_BZ = {bz:.6f}; "
+        "--round-as-notes repeats the slides' arithmetic.",
+        f"A note on the sign: the slides write w_new = w + η·Δw with Δw = ∂E/∂w, which "
+        f"climbs the error (w_AZ: 0.9 -> 0.90067). Gradient descent steps against the "
+        f"gradient: w_AZ = 0.9 - 0.1 · {az:.6f} = {0.9 - 0.1 * az:.5f}, and the error goes "
+        "down."]
+
+
+def ecs171(steps=1, digits=4, round_as_notes=False):
+    return _network_example(ECS171, "ECS171 (seed 004): updating w_AZ", _ecs171_notes, steps,
+                            digits, ECS171_ROUNDING if round_as_notes else None)
 
 
 def _quadratic(x):
@@ -225,24 +250,46 @@ def vanishing_gradient(steps=1):
 
 
 def dying_relu(steps=1):
+    # 256 points: the dead fraction the loop records each epoch is then over all of them
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 5))
-    y = X @ rng.normal(size=5)
+    X = rng.normal(size=(256, 2))
+    y = np.sin(2 * X[:, 0]) + 0.5 * X[:, 1] ** 2  # curved: it takes many live units
+    units, baseline = 32, float(np.var(y))  # the mse of predicting the mean everywhere
     rows, data = [], {}
     for lr in (0.005, 0.5):
-        model = nn.MLP([5, 32, 1], activation="relu", rng=1)
-        history = train(model, X, y, loss="mse", optimizer="adam", lr=lr, batch_size=20,
-                        epochs=20, seed=0, progress=False)
-        dead = diagnostics.dead_units(model, X)["1"]
-        rows.append([lr, f"{history['dead_fraction'][0]:.2f}", f"{dead:.2f}",
-                     f"{history.last['loss']:.4g}"])
-        data[str(lr)] = {"dead_fraction": history["dead_fraction"], "loss": history["loss"]}
-    report = Report("Dying ReLUs (seed 001)", data=data)
+        model = nn.MLP([2, units, 1], activation="relu", rng=1)  # the same start for both
+        start = diagnostics.dead_units(model, X)[1]
+        history = train(model, X, y, loss="mse", optimizer="adam", lr=lr, batch_size=16,
+                        epochs=30, seed=0, progress=False)
+        after_one, end = history["dead_fraction"][0], diagnostics.dead_units(model, X)[1]
+        rows.append([f"{lr:g}", f"{start:.0%}", f"{after_one:.0%}", f"{end:.0%}",
+                     f"{history.last['loss']:.3f}"])
+        data[str(lr)] = {"dead_at_start": start, "dead_fraction": history["dead_fraction"],
+                         "dead_at_end": end, "loss": history["loss"]}
+    small, large = data["0.005"], data["0.5"]
+    report = Report("Dying ReLUs (seed 001)", data={**data, "units": units,
+                                                    "mean_baseline": baseline})
     report.add("A ReLU unit whose input is negative for every example outputs 0 and its "
                "gradient is 0: it can never recover. A large learning rate pushes many "
                "units there at once.")
-    report.add(Table(["learning rate", "dead after epoch 1", "dead at the end",
-                      "final loss"], rows))
+    report.add(f"The same 2-{units}-1 ReLU network, from the same initial weights, learns "
+               "y = sin(2 x1) + x2^2 / 2 from 256 points with Adam (batches of 16, 30 "
+               "epochs) at two learning rates. A unit is dead when it outputs 0 for all 256 "
+               "points.")
+    report.add(Table(["learning rate", "dead at the start", "dead after epoch 1",
+                      "dead at the end", "final loss"], rows))
+
+    def share(fraction):
+        return f"{fraction:.0%} ({round(fraction * units)} of {units})"
+
+    ratio = large["loss"][-1] / small["loss"][-1]
+    report.add(f"At learning rate 0.005, {share(small['dead_at_end'])} of the units are dead "
+               f"at the end and the final loss is {small['loss'][-1]:.3f}. At 0.5, "
+               f"{share(large['dead_fraction'][0])} are dead after the first epoch and "
+               f"{share(large['dead_at_end'])} at the end; its final loss, "
+               f"{large['loss'][-1]:.3f}, is {ratio:.1f} times as high, next to "
+               f"{baseline:.3f} for predicting the mean of y everywhere: with so few live "
+               "units left, the network can no longer fit the curve.")
     return report
 
 
@@ -280,7 +327,20 @@ EXAMPLES = {
 }
 
 
-def build_example(name, steps=1):
-    """The report of a built-in example; the error lists the valid names."""
+# The examples that trace a network, and so take ``digits`` and ``round_as_notes``.
+TRACED = ("student-grade", "ecs171")
+
+
+def build_example(name, steps=1, digits=4, round_as_notes=False):
+    """The report of a built-in example; the error lists the valid names.
+
+    ``digits`` and ``round_as_notes`` (round as the notes do, so that the derivation
+    prints the notes' digits) apply to the examples that trace a network (``TRACED``).
+    """
     _, build = lookup(EXAMPLES, name, "example")
+    if name in TRACED:
+        return build(steps=steps, digits=digits, round_as_notes=round_as_notes)
+    if digits != 4 or round_as_notes:
+        raise DescentValueError(f"--digits and --round-as-notes apply to the examples that "
+                                f"trace a network ({', '.join(TRACED)}), not {name!r}")
     return build(steps=steps)

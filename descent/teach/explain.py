@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -401,7 +402,25 @@ MAX_EXPLAINED_PARAMETERS = 100_000
 MAX_EXPLAINED_STEPS = 10_000
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 SPEC_FIELDS = ("layers", "activations", "weights", "biases", "loss", "learning_rate",
-               "input", "target", "frozen")
+               "input", "target", "frozen", "optimizer")
+
+
+class Setup(NamedTuple):
+    """A network and what to explain on it, as a spec describes them."""
+
+    model: Sequential
+    x: np.ndarray
+    target: np.ndarray
+    loss: str
+    lr: float
+    frozen: list
+    optimizer: tuple = ("sgd", {})
+
+    def trace(self, steps=1):
+        """Run ``explain`` on this setup."""
+        name, settings = self.optimizer
+        return explain(self.model, self.x, self.target, self.loss, self.lr, steps,
+                       self.frozen, name, settings)
 
 
 def _spec_error(field_name, problem):
@@ -409,13 +428,15 @@ def _spec_error(field_name, problem):
 
 
 def network_from_spec(spec):
-    """Build ``(model, x, target, loss, lr, frozen)`` from a spec dictionary.
+    """Build a ``Setup`` (model, x, target, loss, lr, frozen, optimizer) from a spec.
 
     The format (JSON): ``layers`` — unit counts from inputs to outputs, e.g. [3, 2, 1];
     ``activations`` — one name per non-input layer; ``weights`` — per layer a matrix
     W[i][j] from unit i of the layer below to unit j; ``biases`` — per layer a list;
-    ``loss`` (default "sse"); ``learning_rate``; ``input``; ``target``; ``frozen`` —
-    optional names such as "w24" or "b5".
+    ``loss`` (default "sse"); ``learning_rate``; ``input`` — one example, or a list of
+    examples for a batch step; ``target`` — one per example (a list of numbers, or a class
+    label); ``frozen`` — optional names such as "w24" or "b5"; ``optimizer`` — optional,
+    a name or an object such as {"name": "adam", "betas": [0.9, 0.999]}.
     """
     if not isinstance(spec, dict):
         raise DescentValueError("a spec must be a JSON object with the fields "
@@ -474,25 +495,69 @@ def network_from_spec(spec):
         label_target = infer_task(losses_module.get_loss(loss)) == "multiclass"
     except DescentValueError as error:
         raise _spec_error("loss", str(error)) from None
-    vectors = {}
-    for field_name, size in (("input", sizes[0]), ("target", sizes[-1])):
-        try:
-            vector = np.asarray(spec[field_name], dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise _spec_error(field_name, "must be a list of numbers") from None
-        one_label = field_name == "target" and label_target and vector.size == 1
-        if vector.size != size and not one_label:
-            raise _spec_error(field_name, f"expected {size} values, got {vector.size}")
-        if not np.all(np.isfinite(vector)):
-            raise _spec_error(field_name, "must be finite numbers")
-        if one_label and not (vector[0] == int(vector[0]) and 0 <= vector[0] < sizes[-1]):
-            raise _spec_error(field_name, f"a class label must be a whole number in "
-                                          f"0..{sizes[-1] - 1}, got {vector[0]:g}")
-        vectors[field_name] = vector
+    x = _spec_rows(spec, "input", sizes[0])
+    target = _spec_targets(spec, sizes[-1], len(x), label_target)
     frozen = spec.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
         raise _spec_error("frozen", "must be a list of names such as \"w24\" or \"b5\"")
-    return Sequential(*modules), vectors["input"], vectors["target"], loss, float(lr), frozen
+    batch = isinstance(spec["input"], list) and any(isinstance(v, list) for v in spec["input"])
+    return Setup(Sequential(*modules), x if batch else x[0],
+                 target if batch else target[0], loss, float(lr), frozen,
+                 _spec_optimizer(spec.get("optimizer", "sgd")))
+
+
+def _spec_rows(spec, field_name, size):
+    """One example (a list of numbers) or a batch (a list of such lists) as rows."""
+    values = spec[field_name]
+    batch = isinstance(values, list) and any(isinstance(v, list) for v in values)
+    try:
+        rows = np.asarray(values if batch else [values], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _spec_error(field_name, "must be a list of numbers, or a list of such lists "
+                                      "(one per example)") from None
+    if rows.ndim != 2 or rows.shape[1] != size:
+        got = rows.shape[1] if rows.ndim == 2 else "lists of different lengths"
+        raise _spec_error(field_name, f"expected {size} values per example, got {got}")
+    if len(rows) > MAX_EXPLAINED_EXAMPLES:
+        raise _spec_error(field_name, f"{len(rows):,} examples; explain writes out each one "
+                                      f"and takes at most {MAX_EXPLAINED_EXAMPLES}")
+    if not np.all(np.isfinite(rows)):
+        raise _spec_error(field_name, "must be finite numbers")
+    return rows
+
+
+def _spec_targets(spec, outputs, examples, label_target):
+    """A target row, or a class label, per example."""
+    values = spec["target"]
+    if label_target and outputs > 1:
+        flat = np.asarray(values, dtype=object).ravel()
+        if flat.size == examples:
+            labels = _spec_rows({"target": [[v] for v in flat.tolist()]}, "target", 1)
+            for label in labels[:, 0]:
+                if not (label == int(label) and 0 <= label < outputs):
+                    raise _spec_error("target", f"a class label must be a whole number in "
+                                                f"0..{outputs - 1}, got {label:g}")
+            return labels
+    if examples > 1 and not (isinstance(values, list) and len(values) == examples):
+        raise _spec_error("target", f"expected one target per example ({examples})")
+    rows = _spec_rows(spec, "target", outputs) if examples == 1 else \
+        _spec_rows({"target": [v if isinstance(v, list) else [v] for v in values]},
+                   "target", outputs)
+    return rows
+
+
+def _spec_optimizer(value):
+    """``"adam"`` or ``{"name": "sgd", "momentum": 0.9}`` as (name, settings)."""
+    if isinstance(value, str):
+        return value, {}
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        settings = {k: v for k, v in value.items() if k != "name"}
+        if "betas" in settings and isinstance(settings["betas"], list):
+            settings["betas"] = tuple(settings["betas"])
+        return value["name"], settings
+    raise _spec_error("optimizer", "must be a name (\"sgd\", \"adam\", ...) or an object "
+                                   "{\"name\": ..., settings}, e.g. {\"name\": \"sgd\", "
+                                   "\"momentum\": 0.9}")
 
 
 def load_spec(path):
@@ -541,7 +606,7 @@ def spec_from_network(model, x, target, loss="sse", lr=0.1, frozen=()):
                     else [0.0] * len(layer.units)) for layer in layers],
         "loss": loss if isinstance(loss, str) else "sse",
         "learning_rate": lr,
-        "input": list(np.asarray(x, dtype=float).ravel()),
-        "target": list(np.asarray(target, dtype=float).ravel()),
+        "input": np.asarray(x, dtype=float).tolist(),
+        "target": np.asarray(target, dtype=float).tolist(),
         "frozen": list(frozen),
     }

@@ -46,7 +46,7 @@ def test_ecs171_trace_steps_downhill():
 
 
 def test_frozen_parameters_keep_their_values_but_show_gradients():
-    model, x, target, loss, lr, _ = network_from_spec(STUDENT_GRADE)
+    model, x, target, loss, lr, _, _ = network_from_spec(STUDENT_GRADE)
     (trace,) = explain(model, x, target, loss, lr, frozen=["w14", "b6"])
     weights = _by_name(trace)
     assert weights["w14"]["new_value"] == 0.2 and weights["w14"]["frozen"]
@@ -78,7 +78,7 @@ def test_trace_reports_in_every_format():
 
 
 def test_spec_round_trips():
-    model, x, target, loss, lr, frozen = network_from_spec(STUDENT_GRADE)
+    model, x, target, loss, lr, frozen, _ = network_from_spec(STUDENT_GRADE)
     spec = spec_from_network(model, x, target, loss, lr, frozen)
     again = network_from_spec(json.loads(json.dumps(spec)))
     first = explain(model, x, target, loss, lr)
@@ -226,7 +226,7 @@ def test_a_network_ending_in_softmax_shows_probabilities_and_p_minus_t(loss):
     # = 0.374616; p = softmax(z) = (0.612732, 0.387268); E = −ln p6 = 0.948638;
     # e5 = p5 − t5 = 0.612732, e6 = p6 − t6 = −0.612732;
     # e3 = (e5·w35 + e6·w36)(1 − o3²) = (0.306366 + 0.367639)·0.559055 = 0.376806.
-    model, x, target, _, lr, frozen = network_from_spec(dict(SOFTMAX_SPEC, loss=loss))
+    model, x, target, _, lr, frozen, _ = network_from_spec(dict(SOFTMAX_SPEC, loss=loss))
     trace = explain(model, x, target, loss, lr, 1, frozen)[0]
     units = {u["unit"]: u for u in trace.units}
     assert trace.loss_before == pytest.approx(0.948638, abs=1e-6)
@@ -240,7 +240,7 @@ def test_a_sigmoid_output_with_binary_cross_entropy_has_error_p_minus_t():
     spec = dict(SOFTMAX_SPEC, layers=[2, 2, 1], activations=["tanh", "sigmoid"],
                 weights=[SOFTMAX_SPEC["weights"][0], [[0.5], [0.7]]],
                 biases=[[0.1, -0.1], [0.0]], loss="bce", target=[1.0])
-    model, x, target, loss, lr, frozen = network_from_spec(spec)
+    model, x, target, loss, lr, frozen, _ = network_from_spec(spec)
     trace = explain(model, x, target, loss, lr, 1, frozen)[0]
     output = trace.units[-1]
     # z5 = 0.833427 (as above); p = σ(z5) = 0.697079; e5 = p − t = −0.302921
