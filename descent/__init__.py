@@ -41,7 +41,9 @@ from descent.autograd.tensor import Tensor, is_grad_enabled, no_grad, tensor
 from descent.data import datasets
 from descent.files.model import ModelFileError, load, save
 from descent.optim import schedules
+from descent.teach.draw import draw
 from descent.teach.examples import EXAMPLES, build_example
+from descent.teach.exercise import make_exercise
 from descent.teach.explain import explain, trace_report
 from descent.teach.minimize import minimize
 from descent.teach.perceptron import train_perceptron
@@ -57,9 +59,10 @@ __all__ = [
     "CheckpointError", "DescentError", "DescentTypeError", "DescentValueError", "EXAMPLES",
     "GradcheckReport", "GradientError", "History", "ModelFileError", "ShapeError", "Tensor",
     "TrainingDiverged", "__version__", "abs", "autograd", "build_example", "callbacks",
-    "clip", "concatenate", "cross_validate", "data", "datasets", "diagnostics", "exp",
+    "clip", "concatenate", "cross_validate", "data", "datasets", "diagnostics", "draw", "exp",
     "explain", "files", "functional", "get_default_dtype", "gradcheck", "is_grad_enabled",
-    "linear", "load", "log", "losses", "manual_seed", "matmul", "maximum", "mean", "metrics",
+    "linear", "load", "log", "losses", "make_exercise", "manual_seed", "matmul", "maximum",
+    "mean", "metrics",
     "minimize", "minimum", "nn", "no_grad", "optim", "reshape", "save", "schedules",
     "set_default_dtype", "slope", "sqrt", "stack", "stopping", "sum", "tensor", "teach",
     "to_dot", "trace_report", "train", "train_perceptron", "training", "transpose", "where",

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from pathlib import Path
 
-import numpy as np
 
 from descent.teach import demo, exercise
 from descent.teach.derive import NOTES_ROUNDING
@@ -561,6 +561,11 @@ def _terminated(signum, frame):
     raise KeyboardInterrupt
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line, without the source line Python would show."""
+    sys.stderr.write(f"descent: warning: {message}\n")
+
+
 def main(argv=None, out=None):
     """Run the command line; return the exit status (0 fine, 2 the user's input, 3 an
     internal error, 130 interrupted). Never a traceback, unless ``--debug``."""
@@ -572,10 +577,12 @@ def main(argv=None, out=None):
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
-        if args.command == "demo":
-            return 0 if demo.main(out=lambda line: out.write(line + "\n")) == 4 else 1
-        if args.command in COMMANDS:
-            return COMMANDS[args.command](args, out)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            if args.command == "demo":
+                return 0 if demo.main(out=lambda line: out.write(line + "\n")) == 4 else 1
+            if args.command in COMMANDS:
+                return COMMANDS[args.command](args, out)
     except DescentError as error:
         sys.stderr.write(f"descent: error: {error}\n")
         return 2

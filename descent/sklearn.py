@@ -28,9 +28,7 @@ from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, col
 
 from descent import losses
 from descent.autograd import ops
-from descent.autograd.backend import as_rng
 from descent.training.callbacks import Callback
-from descent.data.preprocessing import split_indices
 from descent.nn.layers import MLP
 from descent.optim.optimizers import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
 from descent.optim.scipy_lbfgs import minimize_lbfgs_b

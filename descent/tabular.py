@@ -374,18 +374,49 @@ def _is_number(value):
     return not isinstance(value, bool)
 
 
-def evaluate_table(model, frame):
-    """Metrics of ``model`` on a table that includes the target column."""
-    _, target = _prepared(model, frame.iloc[:0])
+def _target_column(frame, target, use):
+    """The target column of ``frame``, checked present and complete; ``use`` says what
+    it is needed for (in the errors)."""
     name = target["name"]
     if name not in [str(c) for c in frame.columns]:
-        raise DataError(f"the data has no target column {name!r} to evaluate against")
-    truth = np.asarray(frame[name].to_numpy())
+        raise DataError(f"the data has no target column {name!r} to {use}")
     missing = missing_rows(frame, [name])
     if missing.any():
         raise DataError(f"the target column {name!r} has {int(missing.sum())} missing "
                         f"value(s), the first at data row {int(np.argmax(missing))} (counting "
-                        "from 0); metrics need a target for every row: fill or drop them")
+                        f"from 0); every row needs a target to {use}: fill or drop them")
+    return np.asarray(frame[name].to_numpy())
+
+
+def _class_codes(truth, classes):
+    """Class labels as indices into the model's stored ``classes``."""
+    truth = _labels(truth)
+    lookup = {str(c): i for i, c in enumerate(classes)}
+    unknown = sorted({str(t) for t in truth} - set(lookup))
+    if unknown:
+        raise DataError(f"the target column has classes the model never saw: {unknown[:5]}")
+    return np.array([lookup[str(t)] for t in truth], dtype=np.intp)
+
+
+def true_class_codes(model, frame):
+    """The target column of ``frame`` as a classification model's class codes: 0 for its
+    first stored class (``model.metadata["target"]["classes"]``), 1 for the next, ...
+
+    Raises ``DataError`` when the column is missing, has missing values or holds a class
+    the model never saw, and when the model is not a classifier.
+    """
+    _, target = _prepared(model, frame.iloc[:0])
+    if target["task"] != "classification":
+        raise DataError(f"this model predicts the number {target['name']!r} (regression); "
+                        "class labels need a classification model")
+    return _class_codes(_target_column(frame, target, "compare with"), target["classes"])
+
+
+def evaluate_table(model, frame):
+    """Metrics of ``model`` on a table that includes the target column."""
+    _, target = _prepared(model, frame.iloc[:0])
+    name = target["name"]
+    truth = _target_column(frame, target, "evaluate against")
     if target["task"] == "regression" and truth.dtype.kind not in "iuf":
         example = next((v for v in truth if not _is_number(v)), truth[0])
         raise DataError(f"this regression model predicts numbers, but the target column "
@@ -397,13 +428,8 @@ def evaluate_table(model, frame):
                 "mae": metrics.mean_absolute_error(truth, predictions),
                 "r2": metrics.r2_score(truth, predictions)}
     classes = target["classes"]
-    truth = _labels(truth)
-    lookup = {str(c): i for i, c in enumerate(classes)}
-    unknown = sorted({str(t) for t in truth} - set(lookup))
-    if unknown:
-        raise DataError(f"the target column has classes the model never saw: {unknown[:5]}")
-    true_codes = np.array([lookup[str(t)] for t in truth])
-    predicted_codes = np.array([lookup[str(p)] for p in predictions])
+    true_codes = _class_codes(truth, classes)
+    predicted_codes = _class_codes(predictions, classes)
     precision, recall = metrics.precision_recall(true_codes, predicted_codes, len(classes))
     return {"task": "classification", "rows": len(truth), "classes": classes,
             "accuracy": metrics.accuracy(true_codes, predicted_codes),

@@ -1,4 +1,7 @@
-"""Helpers shared by the op tests: run the same function in descent and PyTorch."""
+"""Helpers shared by the tests: run the same function in descent and PyTorch; check the
+LaTeX the reports write."""
+
+import re
 
 import numpy as np
 import torch
@@ -33,3 +36,33 @@ def assert_matches_torch(fn, torch_fn, arrays, rtol=1e-10, atol=1e-12):
     np.testing.assert_allclose(value, torch_value, rtol=rtol, atol=atol)
     for ours, theirs in zip(grads, torch_grads):
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
+
+
+# Every command the renderers write, and nothing else.
+LATEX_COMMANDS = set("""documentclass usepackage setlength parindent begin end section subsection
+noindent textbf hline multicolumn frac partial cdot leftarrow rightarrow left right sigma
+eta mu alpha beta varepsilon lambda rho delta Sigma sum sqrt hat bar operatorname tanh exp
+ln max text mathrm times textbackslash textasciitilde textasciicircum textsuperscript
+textsubscript leq geq surd approx dots title titlepage scriptsize""".split())
+
+
+def check_tex(source):
+    """LaTeX as descent's renderers write it: balanced braces and environments, only the
+    commands they know (``LATEX_COMMANDS``), and no arrows left as raw characters."""
+    body = re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", source, flags=re.S)
+    body = re.sub(r"\\[\\&%$#_{}]", "", body)  # escaped characters and line breaks
+    depth = 0
+    for ch in body:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, "a } closes nothing"
+    assert depth == 0, "unbalanced braces"
+    stack = []
+    for kind, name in re.findall(r"\\(begin|end)\{([^}]*)\}", body):
+        if kind == "begin":
+            stack.append(name)
+        else:
+            assert stack and stack.pop() == name, f"\\end{{{name}}} closes the wrong environment"
+    assert not stack, f"unclosed environments {stack}"
+    unknown = set(re.findall(r"\\([A-Za-z]+)", body)) - LATEX_COMMANDS
+    assert not unknown, f"commands the renderers should not write: {unknown}"
+    assert "→" not in source and "←" not in source and "<-" not in source

@@ -118,7 +118,13 @@ def workspace(tmp_path_factory):
             "learning_rate": 0.5, "input": [1.0, 2.0], "target": [1]}
     for name, change in {"nan_lr": {"learning_rate": float("nan")},
                          "nan_input": {"input": [float("nan"), 1.0]},
-                         "half_label": {"target": [0.5]}}.items():
+                         "half_label": {"target": [0.5]},
+                         "ragged_batch": {"input": [[1.0, 2.0], [1.0]], "target": [1, 0]},
+                         "batch_targets": {"input": [[1.0, 2.0], [0.0, 1.0]],
+                                           "target": [1, 0, 1]},
+                         "lbfgs": {"optimizer": "lbfgs"},
+                         "adam_beta": {"optimizer": {"name": "adam", "betas": [0.9, 2]}},
+                         "optimizer_list": {"optimizer": ["adam"]}}.items():
         (folder / f"{name}.json").write_text(json.dumps({**spec, **change}))
     (folder / "spec.json").write_text(json.dumps(spec))
     (folder / "wide.json").write_text('{"layers": [100000, 100000, 1], "weights": [], '
@@ -302,6 +308,28 @@ CLI_ROWS = [
      "spec file deep.json nests lists or objects too deeply"),
     ("a spec with a 5,000-digit number", ["explain", "--spec", "digits.json"],
      "spec file digits.json holds a number of more than 4,300 digits"),
+    ("a batch whose rows differ in length", ["explain", "--spec", "ragged_batch.json"],
+     r"spec field 'input': the examples have different numbers of values \(1, 2\); each "
+     r"needs 2"),
+    ("a batch with a target too many", ["explain", "--spec", "batch_targets.json"],
+     r"spec field 'target': expected one target per example \(2\), got 3"),
+    ("explain with L-BFGS", ["explain", "--spec", "lbfgs.json"],
+     r"explain writes out the steps of sgd, adagrad, rmsprop, adam, adamw; got optimizer "
+     r"'lbfgs'"),
+    ("an Adam beta above 1", ["explain", "--spec", "adam_beta.json"], "beta2"),
+    ("an optimizer that is a list", ["explain", "--spec", "optimizer_list.json"],
+     r"spec field 'optimizer': must be a name"),
+    ("explain with 99 digits", ["explain", "--example", "student-grade", "--digits", "99"],
+     "--digits must be from 0 to 15, got 99"),
+    ("standalone plain text", ["explain", "--example", "student-grade", "--standalone"],
+     "--standalone makes a whole LaTeX, Beamer or HTML document; --format text has no "
+     "standalone form"),
+    ("beamer and markdown", ["explain", "--example", "student-grade", "--beamer", "--format",
+                             "markdown"], "--beamer writes Beamer frames; it cannot be "
+                                          "combined with --format markdown"),
+    ("the notes' rounding of an example without a network", [
+        "explain", "--example", "abc", "--round-as-notes"],
+     r"--digits and --round-as-notes apply to the examples that trace a network"),
     ("a spec too large to explain", ["explain", "--spec", "wide.json"],
      r"spec field 'layers': \[100000, 100000, 1\] has 10,000,200,001 weights and biases"),
 ]

@@ -248,7 +248,6 @@ def test_regressor_steps_and_loss_curve_equal_scikit_learn_from_the_same_weights
 def test_the_estimators_training_loss_has_the_gradient_of_finite_differences(activation,
                                                                              classes):
     # (test_gradient: scikit-learn checks _loss_grad_lbfgs against finite differences)
-    import descent
 
     rng = np.random.RandomState(42)
     X, y = rng.rand(5, 10), 1 + np.mod(np.arange(5) + 1, classes)

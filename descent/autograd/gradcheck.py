@@ -6,6 +6,7 @@ every gradient that ``backward()`` computes with central differences
 """
 
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 
@@ -43,7 +44,10 @@ def slope(f, x, h, method="forward"):
 
 @dataclass
 class GradcheckReport:
-    """What ``gradcheck`` found: pass/fail and where analytic and numeric differ most."""
+    """What ``gradcheck`` found: pass/fail and where analytic and numeric differ most.
+
+    ``str(report)`` says it in one sentence; Jupyter shows it as a table.
+    """
 
     ok: bool
     max_abs_error: float
@@ -66,6 +70,32 @@ class GradcheckReport:
             f"{self.numeric:.10g} (abs error {self.max_abs_error:.3g}, rel error "
             f"{self.max_rel_error:.3g}; tolerance atol={self.atol:g}, rtol={self.rtol:g})"
         )
+
+    def _rows(self):
+        """(what, value) pairs shown by the rich displays in Jupyter."""
+        return [("worst mismatch", f"input {self.worst_input}, index {self.worst_index}"),
+                ("analytic (backward)", f"{self.analytic:.10g}"),
+                ("numeric (central differences)", f"{self.numeric:.10g}"),
+                ("abs error", f"{self.max_abs_error:.3g}"),
+                ("rel error", f"{self.max_rel_error:.3g}"),
+                ("tolerance", f"atol={self.atol:g}, rtol={self.rtol:g}")]
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def _repr_html_(self):
+        verdict = "passed" if self.ok else "FAILED"
+        colour = "green" if self.ok else "red"
+        rows = "".join(f"<tr><th style=\"text-align:left\">{escape(what)}</th>"
+                       f"<td>{escape(value)}</td></tr>" for what, value in self._rows())
+        return (f'<table><caption style="color:{colour}">gradcheck {verdict}</caption>'
+                f"<tbody>{rows}</tbody></table>")
+
+    def _repr_markdown_(self):
+        verdict = "passed" if self.ok else "FAILED"
+        lines = [f"**gradcheck {verdict}**", "", "| quantity | value |", "|---|---|"]
+        lines += [f"| {what} | {value} |" for what, value in self._rows()]
+        return "\n".join(lines)
 
 
 def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0, raise_on_failure=False):

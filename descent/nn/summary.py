@@ -1,5 +1,7 @@
 """Counting parameters and printing a layer-by-layer summary of a network."""
 
+from html import escape
+
 import numpy as np
 
 from descent.nn.layers import Linear, Sequential
@@ -25,8 +27,52 @@ def _first_in_features(model):
     return None
 
 
+class Summary(str):
+    """The text of ``summary`` (a ``str``), which Jupyter shows as an HTML table.
+
+    ``layers`` holds one ``(layer, output shape, parameters)`` row per layer; ``total``
+    and ``trainable`` are the parameter counts of the whole model.
+    """
+
+    def __new__(cls, layers, total, trainable):
+        rows = [("layer", "output shape", "parameters")]
+        rows += [(name, shape, str(count)) for name, shape, count in layers]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                 for row in rows]
+        lines.append(f"total parameters: {total} (trainable: {trainable})")
+        text = super().__new__(cls, "\n".join(lines))
+        text.layers, text.total, text.trainable = list(layers), total, trainable
+        return text
+
+    def __getnewargs__(self):  # so that copy and pickle rebuild it from its rows
+        return self.layers, self.total, self.trainable
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def _repr_html_(self):
+        body = "".join(
+            f"<tr><td>{escape(name)}</td><td>{escape(shape)}</td>"
+            f'<td style="text-align:right">{count:,}</td></tr>'
+            for name, shape, count in self.layers)
+        return ("<table><thead><tr><th>layer</th><th>output shape</th><th>parameters</th>"
+                f"</tr></thead><tbody>{body}</tbody><tfoot><tr><td colspan=\"3\">total "
+                f"parameters: {self.total:,} (trainable: {self.trainable:,})</td></tr>"
+                "</tfoot></table>")
+
+    def _repr_markdown_(self):
+        lines = ["| layer | output shape | parameters |", "|---|---|---:|"]
+        lines += [f"| {name} | {shape} | {count:,} |" for name, shape, count in self.layers]
+        lines.append(f"\n**total parameters: {self.total:,}** "
+                     f"(trainable: {self.trainable:,})")
+        return "\n".join(lines)
+
+
 def summary(model, in_features=None):
     """A table of layers, output shapes and parameter counts, ending with the totals.
+
+    The result is a ``Summary``: a ``str`` to print, shown as a table in Jupyter.
 
     Examples
     --------
@@ -42,7 +88,7 @@ def summary(model, in_features=None):
     in_features = in_features or _first_in_features(model)
     layers = list(model) if isinstance(model, Sequential) else [model]
     x = np.zeros((1, in_features)) if in_features else None
-    rows = [("layer", "output shape", "parameters")]
+    rows = []
     was_training = model.training
     model.eval()
     with no_grad():
@@ -54,11 +100,6 @@ def summary(model, in_features=None):
             if x is not None:
                 x = layer(x)
                 shape = "(n, " + ", ".join(str(s) for s in x.shape[1:]) + ")"
-            rows.append((f"{index}: {name}", shape, str(count_parameters(layer))))
+            rows.append((f"{index}: {name}", shape, count_parameters(layer)))
     model.train(was_training)
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in rows]
-    lines.append(f"total parameters: {count_parameters(model)} "
-                 f"(trainable: {count_parameters(model, trainable_only=True)})")
-    return "\n".join(lines)
+    return Summary(rows, count_parameters(model), count_parameters(model, trainable_only=True))

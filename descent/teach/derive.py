@@ -670,12 +670,16 @@ def derivation(traces, rounding=None, digits=4):
             recorded["examples"].append({"z": z, "o": o, "e": errors, "E": loss,
                                          "gradient": gradients})
             blocks += [Heading(f"{where}: forward pass"),
-                       Derivation(forward, "Net inputs z_j and activations o_j"),
-                       Derivation([loss_line], "The error E"),
+                       Derivation(forward, Math(Text("Net inputs "), Sym("z", "j"),
+                                                Text(" and activations "), Sym("o", "j"))),
+                       Derivation([loss_line], Math(Text("The error "), Sym("E"))),
                        Heading(f"{where}: backward pass"),
-                       Derivation(output_lines + hidden_lines,
-                                  "Error terms e_j = ∂E/∂z_j, by the chain rule"),
-                       Derivation(gradient_lines, "Gradients ∂E/∂w_ij = e_j · o_i")]
+                       Derivation(output_lines + hidden_lines, Math(
+                           Text("Error terms "), Sym("e", "j"), EQ,
+                           Partial(Sym("E"), Sym("z", "j")), Text(", by the chain rule"))),
+                       Derivation(gradient_lines, Math(
+                           Text("Gradients "), Partial(Sym("E"), Sym("w", "ij")), EQ,
+                           Sym("e", "j"), TIMES, Sym("o", "i")))]
         if len(per_example) > 1:
             mean, mean_lines = _mean_lines(hand, per_example, names)
             blocks.append(Derivation(mean_lines, "The mean gradient over the batch (batch "

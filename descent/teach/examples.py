@@ -17,7 +17,7 @@ from descent.autograd.gradcheck import slope
 from descent.autograd.graph import to_dot
 from descent.teach.minimize import minimize
 from descent.teach.perceptron import train_perceptron
-from descent.teach.report import Report, Table
+from descent.teach.report import Code, Report, Table
 from descent.autograd.tensor import no_grad, tensor
 from descent.training.loop import train
 
@@ -145,7 +145,8 @@ def graph(steps=1):
         ["df/dz = d", f"{float(z.grad):g}"], ["df/dd = z", f"{float(d.grad):g}"],
         ["df/db = df/dz * dz/db", f"{float(b.grad):g}"],
         ["df/dc = df/dz * dz/dc", f"{float(c.grad):g}"]]))
-    report.add("Graphviz DOT of the graph (render with `dot -Tpng`):\n" + to_dot(f))
+    report.add("The graph in Graphviz's DOT language (descent.draw(f) draws it without "
+               "Graphviz):", Code(to_dot(f), "dot"))
     return report
 
 
@@ -305,7 +306,7 @@ def param_count(steps=1):
         ["512 -> 3", "512 * 3 = 1536", "3", "1539"]]))
     report.add(f"1024*2 + 1024 + 512*1024 + 512 + 512*3 + 3 = {total:,} "
                "(counted by descent.nn.count_parameters).")
-    report.add(nn.summary(model))
+    report.add(Code(str(nn.summary(model))))
     return report
 
 

@@ -510,6 +510,14 @@ def _spec_rows(spec, field_name, size):
     """One example (a list of numbers) or a batch (a list of such lists) as rows."""
     values = spec[field_name]
     batch = isinstance(values, list) and any(isinstance(v, list) for v in values)
+    if batch:
+        lengths = sorted({len(v) if isinstance(v, list) else -1 for v in values})
+        if lengths[0] < 0:
+            raise _spec_error(field_name, "a batch is a list of examples, each a list of "
+                                          "numbers")
+        if len(lengths) > 1:
+            raise _spec_error(field_name, f"the examples have different numbers of values "
+                                          f"({', '.join(map(str, lengths))}); each needs {size}")
     try:
         rows = np.asarray(values if batch else [values], dtype=np.float64)
     except (TypeError, ValueError):
@@ -539,7 +547,8 @@ def _spec_targets(spec, outputs, examples, label_target):
                                                 f"0..{outputs - 1}, got {label:g}")
             return labels
     if examples > 1 and not (isinstance(values, list) and len(values) == examples):
-        raise _spec_error("target", f"expected one target per example ({examples})")
+        got = len(values) if isinstance(values, list) else 1
+        raise _spec_error("target", f"expected one target per example ({examples}), got {got}")
     rows = _spec_rows(spec, "target", outputs) if examples == 1 else \
         _spec_rows({"target": [v if isinstance(v, list) else [v] for v in values]},
                    "target", outputs)

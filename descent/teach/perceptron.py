@@ -23,7 +23,7 @@ class PerceptronResult:
     model: Sequential
     converged: bool
     epochs: int
-    errors: list
+    errors: list  # per epoch, the mistakes met (and corrected) during that epoch
     message: str
 
     @property
@@ -74,9 +74,12 @@ def train_perceptron(X, y, lr=1.0, max_epochs=100):
             if mistakes == 0:
                 return PerceptronResult(model, True, epoch, errors,
                                         f"converged after {epoch} epochs")
+    with no_grad():  # the final weights' mistakes (errors[-1] counts the epoch's updates)
+        wrong = int(np.count_nonzero(model(X).data[:, 0] != y))
     return PerceptronResult(
         model, False, max_epochs, errors,
-        f"did not converge in {max_epochs} epochs: {errors[-1]} of {len(X)} examples are "
-        "still misclassified. A single perceptron draws one straight line; if the classes "
+        f"did not converge in {max_epochs} epochs: the final weights misclassify {wrong} of "
+        f"{len(X)} examples, and the last epoch still made {errors[-1]} mistakes (each one "
+        "an update). A single perceptron draws one straight line; if the classes "
         "are not linearly separable (like XOR), no line works — add a hidden layer.",
     )

@@ -33,10 +33,11 @@ class Heading:
 
 @dataclass
 class Derivation:
-    """Formulas, one per line, each written out as the notes write them."""
+    """Formulas, one per line, each written out as the notes write them; the caption may
+    be a string or ``Math``."""
 
     lines: list
-    caption: str = ""
+    caption: object = ""
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _text(report):
                     lines.append("  ".join("-" * w for w in widths))
         elif isinstance(block, Derivation):
             if block.caption:
-                lines.append(block.caption)
+                lines.append(_cell(block.caption))
             lines += ["  " + line.text() for line in block.lines]
         elif isinstance(block, Code):
             lines.append(block.text.rstrip("\n"))
@@ -149,7 +150,7 @@ def _markdown(report):
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
         elif isinstance(block, Derivation):
             if block.caption:
-                lines += [f"**{block.caption}**", ""]
+                lines += [f"**{_md_cell(block.caption)}**", ""]
             lines += ["$$", r"\begin{aligned}", " \\\\\n".join(_aligned(block.lines)),
                       r"\end{aligned}", "$$"]
         elif isinstance(block, Code):
@@ -179,8 +180,9 @@ def _tex(text):
     """Prose as LaTeX: special characters escaped, the notes' symbols and arrows as
     mathematics, and any other character beyond Latin-1 (which T1 fonts lack) as ``?``."""
     text = str(text).replace("<-", "←").replace("->", "→")
-    return "".join(_LATEX_SPECIAL.get(ch) or _LATEX_SYMBOLS.get(ch)
-                   or (ch if ord(ch) < 256 else "?") for ch in text)
+    written = "".join(_LATEX_SPECIAL.get(ch) or _LATEX_SYMBOLS.get(ch)
+                      or (ch if ord(ch) < 256 else "?") for ch in text)
+    return written.replace("--", "-{}-")  # an option such as --steps, not a dash
 
 
 def _tex_cell(value):
@@ -199,7 +201,7 @@ def _latex_table(block):
 
 
 def _latex_derivation(block):
-    lines = [rf"\noindent\textbf{{{_tex(block.caption)}}}"] if block.caption else []
+    lines = [rf"\noindent\textbf{{{_tex_cell(block.caption)}}}"] if block.caption else []
     return lines + [r"\begin{align*}", " \\\\\n".join(_aligned(block.lines)), r"\end{align*}"]
 
 
@@ -244,25 +246,40 @@ def _frame_chunks(block):
     return [block]
 
 
+def _size(block):
+    if isinstance(block, Derivation):
+        return len(block.lines) + 1
+    if isinstance(block, Table):
+        return len(block.rows) + 2
+    if isinstance(block, Code):
+        return block.text.count("\n") + 1
+    return 2
+
+
 def _beamer(report, standalone=False):
-    """One frame per derivation or table (split every ``FRAME_LINES`` lines), titled by
-    the heading above it; paragraphs join the next frame."""
-    frames, title, pending = [], report.title, []
+    """Frames of at most ``FRAME_LINES`` lines (a longer derivation or table goes on in the
+    next), titled by the heading above them."""
+    frames, title, current = [], report.title, []
+
+    def close():
+        if current:
+            frames.append((title, list(current)))
+            current.clear()
+
     for block in report.blocks:
         if isinstance(block, Heading):
+            close()
             title = block.title
-        elif isinstance(block, (Derivation, Table, Code)):
-            for chunk in _frame_chunks(block):
-                frames.append((title, pending + [chunk]))
-                pending = []
-        else:
-            pending.append(block)
-    if pending:
-        frames.append((title, pending))
+            continue
+        for chunk in _frame_chunks(block):
+            if current and sum(map(_size, current)) + _size(chunk) > FRAME_LINES + 2:
+                close()
+            current.append(chunk)
+    close()
     lines = []
     for frame_title, blocks in frames:
-        fragile = "[fragile]" if any(isinstance(b, Code) for b in blocks) else ""
-        lines += [rf"\begin{{frame}}{fragile}{{{_tex(frame_title)}}}", r"\small"]
+        options = "[fragile]" if any(isinstance(b, Code) for b in blocks) else ""
+        lines += [rf"\begin{{frame}}{options}{{{_tex(frame_title)}}}", r"\scriptsize"]
         for block in blocks:
             lines += _latex_block(block) + [""]
         lines.append(r"\end{frame}")
@@ -294,7 +311,7 @@ def _html(report, standalone=False):
             parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead>"
                          f"<tbody>{body}</tbody></table>")
         elif isinstance(block, Derivation):
-            caption = f"<p><b>{html.escape(block.caption)}</b></p>" if block.caption else ""
+            caption = f"<p><b>{_html_cell(block.caption)}</b></p>" if block.caption else ""
             parts.append(caption + "<div>" + "".join(
                 rf"<div>\({html.escape(line.latex())}\)</div>" for line in block.lines)
                 + "</div>")

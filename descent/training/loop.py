@@ -17,6 +17,7 @@ import functools
 import inspect
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from descent.data.preprocessing import as_features, batches, encode_labels, spli
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.training.history import History
 from descent.training.metrics import r2_score
+from descent.nn.activations import Step
 from descent.nn.inspect import dead_unit_fractions, output_activation
 from descent.nn.layers import Linear, Sequential
 from descent.nn.module import Module
@@ -350,8 +352,9 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         criteria's limits (patience, tolerances, thresholds, time), ``callbacks``,
         ``progress``, ``diagnostics`` and ``checkpoint_every``.
     diagnostics : bool
-        Record ``weight_change``, ``grad_norm`` and ``dead_fraction`` every epoch
-        (default). ``False`` skips them and their cost (norms over every parameter and a
+        Record ``weight_change``, ``grad_norm`` (each parameter's gradient norm, averaged
+        over the epoch's batches) and ``dead_fraction`` every epoch (default). ``False``
+        skips them and their cost (norms over every parameter after every batch and a
         forward pass on 256 rows per epoch, a few per cent of training a small network);
         ``weight_change`` is still recorded when a ``WeightChange`` criterion needs it.
     sample_weight : array_like, shape (n_samples,), optional
@@ -373,6 +376,13 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     CheckpointError
         When resuming from a damaged checkpoint or one written by a different run.
 
+    Warns
+    -----
+    UserWarning
+        Once per call, when the model has a ``Step`` activation: no gradient passes
+        through it (its derivative is 0 almost everywhere), so the layers below it never
+        learn.
+
     Examples
     --------
     >>> import descent
@@ -391,6 +401,7 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
                             "(such as EarlyStopping(patience=10))")]
     callbacks = _instances(callbacks, Callback, "callbacks",
                            "a Callback (a subclass of descent.callbacks.Callback)")
+    _warn_about_step_units(model)
     X = as_features(X)
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != len(X):
@@ -497,6 +508,7 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 callback.on_epoch_begin(epoch)
             before = [p.data.copy() for _, p in named]
             totals = _EpochTotals(targets)
+            gradient_norms = [[] for _ in named]  # each batch's, per parameter
             first_over = None  # the first batch whose loss is past the divergence limit
             for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
                 full = len(index) == len(X) and batch_size is None
@@ -510,6 +522,10 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 if value > limit and first_over is None:
                     first_over = batch
                 totals.add(value, output, yb, len(xb))
+                if diagnostics:
+                    for norms, (_, p) in zip(gradient_norms, named):
+                        if p.grad is not None:
+                            norms.append(_quick_norm(p.grad))
                 for callback in callbacks:
                     callback.on_batch_end(epoch, batch, value)
             mean = totals.loss / totals.count
@@ -527,9 +543,10 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 for (_, p), old in zip(named, before):
                     np.subtract(p.data, old, out=old)  # the epoch's change, in the copy
                 record["weight_change"] = _norm(*before)
-            if diagnostics:
-                record["grad_norm"] = {name: _norm(p.grad) for name, p in named
-                                       if p.grad is not None}
+            if diagnostics:  # the mean over the epoch's batches, not the last batch's
+                record["grad_norm"] = {name: math.fsum(norms) / len(norms)
+                                       for (name, _), norms in zip(named, gradient_norms)
+                                       if norms}
             if watch_dead:
                 fractions = dead_unit_fractions(model, sample)
                 record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
@@ -552,6 +569,20 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
     for callback in callbacks:
         callback.on_train_end(history)
     return history
+
+
+def _warn_about_step_units(model):
+    """Warn that gradient descent cannot train through a step activation: its derivative
+    is 0 wherever it is defined, so every layer below one gets a gradient of 0."""
+    steps = [name for name, module in model.named_modules() if isinstance(module, Step)]
+    if steps and any(p.requires_grad for p in model.parameters()):
+        where = f"layer {steps[0]!r}" if len(steps) == 1 else \
+            f"layers {', '.join(repr(name) for name in steps)}"
+        warnings.warn(
+            f"the network has a step activation ({where}): its derivative is 0 almost "
+            "everywhere, so no gradient passes through it and the layers below it never "
+            "learn; use sigmoid, tanh or relu for gradient descent (descent.train_perceptron "
+            "trains a single step unit with the perceptron rule)", UserWarning, stacklevel=3)
 
 
 def _check_monitors(criteria, validated, task):
@@ -579,6 +610,15 @@ def _norm(*arrays):
             block = flat[start:start + _NORM_BLOCK].astype(np.float64, copy=False)
             total += float(np.dot(block, block))
     return math.sqrt(total)
+
+
+def _quick_norm(array):
+    """The Euclidean norm of one array, as a dot product in its own dtype (after every
+    batch, so it must be cheap; float32 is precise to about 1e-7 here), or as ``_norm``
+    when that overflows."""
+    flat = array.reshape(-1)
+    norm = math.sqrt(float(np.dot(flat, flat)))
+    return norm if math.isfinite(norm) else _norm(array)
 
 
 def _takes_sample_weight(loss_fn):

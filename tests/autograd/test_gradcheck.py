@@ -1,5 +1,7 @@
 """Finite differences: the lecture's slope table, and gradcheck catching a wrong rule."""
 
+from xml.etree import ElementTree
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,40 @@ def test_gradcheck_passes_on_a_composite():
     report = descent.gradcheck(lambda w, x: (x @ w).tanh().sum(), [[0.5], [-1.0]],
                                [[1.0, 2.0]])
     assert report.ok and "passed" in str(report)
+
+
+def _table(markup):
+    """The caption and the (what, value) rows of the HTML Jupyter shows for a report."""
+    table = ElementTree.fromstring(markup)
+    rows = {row.find("th").text: row.find("td").text for row in table.iter("tr")}
+    return table.find("caption"), rows
+
+
+def test_gradcheck_report_shows_as_a_table_in_jupyter():
+    def wrong_square(a):
+        return make_node(a.data ** 2, (a,), lambda g: (g * a.data,), "sq")
+
+    report = descent.gradcheck(wrong_square, [1.0, 2.0, 3.0])
+    caption, rows = _table(report._repr_html_())
+    assert caption.text == "gradcheck FAILED" and "red" in caption.get("style")
+    # d(a²)/da = 2a, the wrong rule gives a: at a = 3 (the worst) numeric = 2 · analytic
+    # (both times gradcheck's random weight on that output element)
+    assert rows["worst mismatch"] == "input 0, index (2,)"
+    analytic = float(rows["analytic (backward)"])
+    numeric = float(rows["numeric (central differences)"])
+    assert analytic == pytest.approx(report.analytic, rel=1e-9)
+    assert numeric == pytest.approx(2 * analytic, rel=1e-6)
+    assert float(rows["abs error"]) == pytest.approx(numeric - analytic, rel=1e-2)
+    assert rows["tolerance"] == "atol=1e-06, rtol=0.0001"
+    markdown = report._repr_markdown_().splitlines()
+    assert markdown[0] == "**gradcheck FAILED**"
+    assert "| worst mismatch | input 0, index (2,) |" in markdown
+    assert f"| analytic (backward) | {rows['analytic (backward)']} |" in markdown
+
+
+def test_passed_gradcheck_shows_green():
+    report = descent.gradcheck(lambda a, b: a * b + a.exp(), [1.0, 2.0], [3.0, -1.0])
+    caption, rows = _table(report._repr_html_())
+    assert caption.text == "gradcheck passed" and "green" in caption.get("style")
+    assert float(rows["abs error"]) == pytest.approx(report.max_abs_error, rel=1e-2)
+    assert len(rows) == 6

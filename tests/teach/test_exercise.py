@@ -11,6 +11,7 @@ import descent
 from descent import cli
 from descent.teach.exercise import LEARNING_RATES, MAX_UNITS, make_exercise
 from descent.teach.explain import explain, network_from_spec
+from tests.helpers import check_tex
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 OPTIONS = [
@@ -171,27 +172,11 @@ def test_the_cli_writes_sheets_in_every_format(tmp_path):
     assert json.loads(spec) == make_exercise(1).spec
 
 
-def _check_latex(text):
-    unescaped = re.sub(r"\\[{}]", "", text)
-    depth = 0
-    for ch in unescaped:
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        assert depth >= 0, "a } closes nothing"
-    assert depth == 0, "a { is never closed"
-    environments = []
-    for kind, name in re.findall(r"\\(begin|end)\{(\w+\*?)\}", text):
-        if kind == "begin":
-            environments.append(name)
-        else:
-            assert environments and environments.pop() == name
-    assert not environments
-
-
 @pytest.mark.parametrize("options", OPTIONS)
 def test_latex_has_balanced_braces_and_environments(options):
     exercise = make_exercise(2, **options)
-    _check_latex(exercise.render("latex"))
-    _check_latex(exercise.render("latex", solutions=True))
+    check_tex(exercise.render("latex"))
+    check_tex(exercise.render("latex", solutions=True))
     assert r"\begin{tabular}" in exercise.render("latex")
 
 

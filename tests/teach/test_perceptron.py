@@ -22,6 +22,12 @@ def test_perceptron_cannot_learn_xor_and_says_so():
     assert not result.converged and result.epochs == 200
     assert min(result.errors) >= 1
     assert "not linearly separable" in result.message and "hidden layer" in result.message
+    # the count is the final weights' mistakes, not those made during the last epoch
+    with descent.no_grad():
+        wrong = int(np.sum(result.model(X).data[:, 0] != y))
+    assert wrong == 2 and result.errors[-1] == 4
+    assert "the final weights misclassify 2 of 4 examples" in result.message
+    assert "the last epoch still made 4 mistakes" in result.message
 
 
 def test_perceptron_rule_first_update_by_hand():

@@ -1,6 +1,7 @@
 """Seeds 003/004: vanishing gradients in deep sigmoid networks; seed 001: dying ReLUs."""
 
 import numpy as np
+import pytest
 
 import descent
 from descent import nn
@@ -28,7 +29,39 @@ def test_dead_relu_units_are_reported():
     model[0].bias.data[:2] = -100.0   # two units can never fire on these inputs
     model[0].bias.data[2:] = 100.0
     X = np.random.default_rng(0).uniform(-1, 1, size=(50, 3))
-    assert descent.diagnostics.dead_units(model, X) == {"1": 0.5}
+    dead = descent.diagnostics.dead_units(model, X)
+    assert dead == {1: 0.5} and list(dead) == [1]
+
+
+def test_dead_units_are_keyed_by_hidden_layer_number():
+    # Sequential: 0 Linear, 1 ReLU, 2 Linear, 3 ReLU, 4 Linear; hidden layers 1 and 2
+    model = nn.MLP([3, 4, 8, 2], activation="relu", rng=0)
+    model[0].bias.data[:] = 2.0      # every unit of hidden layer 1 fires
+    model[2].bias.data[:6] = -100.0  # 6 of the 8 units of hidden layer 2 never do
+    model[2].bias.data[6:] = 100.0
+    X = np.random.default_rng(0).uniform(-1, 1, size=(50, 3))
+    dead = descent.diagnostics.dead_units(model, X)
+    assert dead == {1: 0.0, 2: 0.75} and list(dead) == [1, 2]
+    assert str(dead).splitlines() == ["hidden layer  dead ReLU units",
+                                      "1             0.0%", "2             75.0%"]
+    assert dead._repr_markdown_().splitlines() == [
+        "| hidden layer | dead ReLU units |", "|---|---|", "| 1 | 0.0% |", "| 2 | 75.0% |"]
+    assert "<td>2</td><td>75.0%</td>" in dead._repr_html_()
+    assert descent.diagnostics.dead_units(nn.MLP([3, 4, 2], activation="tanh"), X) == {}
+
+
+def test_gradient_flow_shows_itself_as_a_table():
+    flow = descent.diagnostics.GradientFlow(["0.weight", "2.weight"], [0.001, 0.5])
+    assert flow.ratio == pytest.approx(0.002)
+    assert str(flow).splitlines() == ["layer  parameter        gradient norm",
+                                      "1      0.weight         1.000e-03",
+                                      "2      2.weight         5.000e-01",
+                                      "first / last = 2.000e-03"]
+    markdown = flow._repr_markdown_()
+    assert "| 1 | 0.weight | 1.000e-03 |" in markdown and "first / last = 2.000e-03" in markdown
+    page = flow._repr_html_()
+    assert page.index("<td>0.weight</td>") < page.index("<td>2.weight</td>")
+    assert "first / last = 2.000e-03" in page
 
 
 def test_dead_fraction_is_recorded_during_training():

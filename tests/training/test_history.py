@@ -216,3 +216,119 @@ def test_read_round_trips_the_classes_of_a_json_file(tmp_path, classes):
     back = History.read(tmp_path / "history.json")
     assert back.classes is not None and list(back.classes) == classes
     assert [type(c) for c in back.classes] == [type(c) for c in classes]
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _long_history(epochs=30):
+    h = History()
+    for epoch in range(1, epochs + 1):
+        h.append({"epoch": epoch, "loss": 1 / epoch, "val_loss": 2 / epoch,
+                  "grad_norm": {"0.weight": 0.1}, "dead_fraction": None})
+    h.stop_reason = f"reached the maximum of {epochs} epochs"
+    return h
+
+
+def _parse_html(h):
+    """The table rows (cell texts) and the SVG element of ``h._repr_html_()``."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(h._repr_html_())
+    rows = [["".join(cell.itertext()) for cell in row] for row in root.iter("tr")]
+    return rows, root.find(f"{SVG}svg"), root.find("table/caption").text
+
+
+def _points(svg, series):
+    text = svg.find(f"{SVG}polyline[@class='{series}']").get("points")
+    return [tuple(float(v) for v in pair.split(",")) for pair in text.split()]
+
+
+def test_html_table_shows_first_and_last_epochs_of_a_long_history():
+    rows, _, caption = _parse_html(_long_history(30))
+    assert caption == "30 epochs; reached the maximum of 30 epochs"
+    # nested grad_norm and the never-recorded dead_fraction are left out
+    assert rows[0] == ["epoch", "loss", "val_loss"]
+    body = rows[1:]
+    assert len(body) == 5 + 1 + 5
+    assert body[5] == ["⋮ 20 more epochs"]
+    assert [row[0] for row in body[:5] + body[6:]] == [str(e) for e in [1, 2, 3, 4, 5,
+                                                                        26, 27, 28, 29, 30]]
+    assert body[2] == ["3", f"{1 / 3:.4g}", f"{2 / 3:.4g}"] == ["3", "0.3333", "0.6667"]
+    assert body[-1] == ["30", "0.03333", "0.06667"]
+
+
+def test_html_table_shows_every_epoch_of_a_short_history():
+    h = _history()
+    rows, svg, caption = _parse_html(h)
+    assert caption == "3 epochs, best epoch 3; max_epochs"
+    assert rows[0] == ["epoch", "loss", "val_loss", "lr"]
+    assert rows[1:] == [["1", "0.5", "nan", ""], ["2", "0.25", "0.75", ""],
+                        ["3", "0.125", "", "0.01"]]
+    assert len(_points(svg, "loss")) == 3
+    assert len(_points(svg, "val_loss")) == 1  # NaN and missing values are not drawn
+    assert len(svg.findall(f"{SVG}circle")) == 1  # so the single point is marked
+
+
+def test_loss_curve_has_one_point_per_epoch_going_down_as_the_loss_does():
+    _, svg, _ = _parse_html(_long_history(30))
+    width, height = float(svg.get("width")), float(svg.get("height"))
+    for series in ("loss", "val_loss"):
+        points = _points(svg, series)
+        assert len(points) == 30
+        xs, ys = zip(*points)
+        assert list(xs) == sorted(xs) and len(set(xs)) == 30
+        assert list(ys) == sorted(ys)  # SVG y grows downwards: falling loss, rising y
+        assert all(0 <= x <= width and 0 <= y <= height for x, y in points)
+    # val_loss = 2 · loss: its first point is the highest of the plot (smallest y)
+    assert _points(svg, "val_loss")[0][1] < _points(svg, "loss")[0][1]
+    x_ticks = [float(t.text) for t in svg.iter(f"{SVG}text") if t.get("class") == "x-tick"]
+    y_ticks = [float(t.text) for t in svg.iter(f"{SVG}text") if t.get("class") == "y-tick"]
+    assert x_ticks == [10, 20, 30] and len(y_ticks) >= 3
+    assert min(y_ticks) >= 1 / 30 - 0.1 and max(y_ticks) <= 2 + 0.1
+    assert [t.text for t in svg.iter(f"{SVG}text") if t.get("class") is None][-2:] == \
+        ["loss", "val_loss"]  # the legend
+
+
+def test_to_svg_writes_the_file(tmp_path):
+    from xml.etree import ElementTree
+
+    h = _long_history(4)
+    text = h.to_svg(tmp_path / "loss.svg", width=200, height=120)
+    assert (tmp_path / "loss.svg").read_text(encoding="utf-8") == text
+    svg = ElementTree.fromstring(text)
+    assert svg.get("width") == "200" and len(_points(svg, "loss")) == 4
+
+
+def test_html_of_an_empty_history():
+    assert History()._repr_html_() == "<p>History: 0 epochs</p>"
+    assert "no loss recorded" in History().to_svg()
+
+
+def test_html_of_a_trained_history():
+    X, y = descent.datasets.truth_table("xor")
+    model = descent.nn.MLP([2, 4, 2], activation="tanh", rng=0)
+    h = descent.train(model, X, y, loss="cross_entropy", lr=0.5, epochs=11, seed=0,
+                      validation=(X, y), progress=False)
+    rows, svg, _ = _parse_html(h)
+    header = rows[0]
+    assert header[:2] == ["epoch", "loss"] and "val_loss" in header and "accuracy" in header
+    assert "grad_norm" not in " ".join(header)
+    loss = header.index("loss")
+    assert len(rows) == 1 + 11  # 5 + 5 would leave out one epoch: all 11 are shown
+    assert [row[loss] for row in rows[1:]] == [f"{v:.4g}" for v in h["loss"]]
+    assert len(_points(svg, "loss")) == len(_points(svg, "val_loss")) == 11
+
+
+def test_a_long_run_is_drawn_at_evenly_spaced_epochs():
+    from descent.training.history import MAX_POINTS
+
+    h = _long_history(3 * MAX_POINTS + 1)
+    _, svg, _ = _parse_html(h)
+    xs = [x for x, _ in _points(svg, "loss")]
+    assert len(xs) == MAX_POINTS
+    gaps = [b - a for a, b in zip(xs, xs[1:])]
+    # evenly spaced: gaps differ by at most one epoch (300 px / 1500 epochs = 0.2 px) and
+    # the rounding of coordinates to 0.1 px
+    assert max(gaps) - min(gaps) <= 0.2 + 0.1 + 1e-9
+    assert xs[0] == float(svg.find(f"{SVG}g/{SVG}line").get("x1"))  # on the y axis

@@ -399,8 +399,9 @@ def test_weight_change_and_gradient_norms_are_exact_for_arrays_larger_than_a_blo
     history = descent.train(model, X, X.sum(axis=1), loss="mse", epochs=1, lr=0.05)
     change = np.sqrt(sum(np.sum((p.data - s) ** 2) for p, s in zip(model.parameters(), start)))
     assert history.last["weight_change"] == pytest.approx(change, rel=1e-6)
+    # one batch per epoch: the epoch's mean gradient norm is that batch's (float32 dot)
     assert history.last["grad_norm"]["0.weight"] == pytest.approx(
-        np.linalg.norm(model[0].weight.grad.astype(np.float64)), rel=1e-12)
+        np.linalg.norm(model[0].weight.grad.astype(np.float64)), rel=1e-6)
 
 
 def _spiral_run(**kwargs):
@@ -494,3 +495,40 @@ def test_squared_error_on_class_labels_uses_one_hot_rows_and_records_accuracy():
     assert history.last["val_loss"] == pytest.approx(np.mean((p - one_hot) ** 2), rel=1e-5)
     assert history.last["val_accuracy"] == pytest.approx(np.mean(p.argmax(1) == y))
     assert history.last["val_accuracy"] > 0.9
+
+
+def test_gradient_norms_are_the_mean_over_the_epochs_batches():
+    # y = Xw + b from w = (0, 0), b = 0, mse, sgd with lr 0.1, batches of 2 in order.
+    # Batch 1, rows (1, 0) and (0, 1), targets 1 and 2: outputs 0, 0, errors (-1, -2);
+    # dL/dout = 2·error / 2 = (-1, -2), so grad w = Xᵀ(-1, -2) = (-1, -2), |grad w| = √5,
+    # grad b = -3, |grad b| = 3. The update: w = (0.1, 0.2), b = 0.3.
+    # Batch 2, rows (1, 1) and (2, 1), targets 3 and 4: outputs 0.6 and 0.7, errors
+    # (-2.4, -3.3) = dL/dout; grad w = (-2.4 - 6.6, -2.4 - 3.3) = (-9, -5.7),
+    # |grad w| = √113.49, grad b = -5.7.
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    model = nn.Linear(2, 1, dtype="float64", init="zeros")
+    history = descent.train(model, X, y, loss="mse", optimizer="sgd", lr=0.1, batch_size=2,
+                            shuffle=False, epochs=1)
+    np.testing.assert_allclose(model.weight.data[:, 0], [0.1 + 0.9, 0.2 + 0.57])
+    norms = history.last["grad_norm"]
+    assert norms["weight"] == pytest.approx((np.sqrt(5) + np.sqrt(113.49)) / 2, rel=1e-12)
+    assert norms["bias"] == pytest.approx((3 + 5.7) / 2, rel=1e-12)
+    # not the last batch's alone
+    assert norms["weight"] != pytest.approx(np.sqrt(113.49))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.Sequential(nn.Linear(2, 3, rng=0), nn.Step(), nn.Linear(3, 1, rng=0)),
+    lambda: nn.MLP([2, 3, 1], activation="step", rng=0),
+])
+def test_training_through_a_step_unit_warns_once(build):
+    X, y = truth_table("and")
+    model = build()
+    first = model[0].weight.data.copy()
+    with pytest.warns(UserWarning, match=r"step activation \(layer '1'\): its derivative is "
+                      r"0 almost everywhere.*layers below it never learn") as caught:
+        descent.train(model, X, y, loss="mse", optimizer="sgd", lr=0.5, epochs=5)
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # points at the caller of train
+    np.testing.assert_array_equal(model[0].weight.data, first)  # it did not learn
