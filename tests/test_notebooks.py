@@ -1,7 +1,9 @@
 """The example notebooks in docs/notebooks run from top to bottom in a Jupyter kernel, print
-the lecture notes' numbers, and are stored with their outputs; the progress bar works in a
-kernel without ipywidgets."""
+the lecture notes' numbers, show their pictures (descent.draw's SVG, matplotlib's PNG
+figures), and are stored with their outputs; the progress bar works in a kernel without
+ipywidgets."""
 
+import base64
 import json
 import os
 import sys
@@ -21,13 +23,37 @@ EXPECTED = {
     "02-computational-graph.ipynb": ["df/dz = 4.0  df/dd = 5.0  df/db = 4.0  df/dc = 4.0",
                                      "gradcheck passed", "after two: 12.0"],
     "03-student-grade.ipynb": ["o4 = 0.332", "o5 = 0.525", "o6 = 0.474", "= -0.261",
-                               "total parameters: 11"],
+                               "total parameters: 11",
+                               # build_example(..., round_as_notes=True) works from the
+                               # rounded values as the notes do: e6 from o6 = 0.474
+                               "= 0.0065", "-0.261", "0.474 = -0.1311", "(-0.0435) = -0.261",
+                               "-0.131169",  # ... and digits=6 the engine's e6
+                               "Update by adam", "0.2 - 0.1",  # one Adam step: w14 moves by lr
+                               "Exercise 1: one step of backpropagation by hand",
+                               "Solution to exercise 1"],
     "04-mlp-xor.ipynb": ["XOR: converged False", "d step(z)/dz = [0. 0. 0.]",
                          "final accuracy: 1.0"],
     "05-batch-sizes.ipynb": ["stochastic            1     4500", "mini-batch           16      300",
-                             "<polyline"],
+                             "<polyline",
+                             # explain on a batch of three: each example's gradient, the mean
+                             "   w46     -0.0435     0.0437    -0.0566   -0.0188",
+                             "(the mean over 3 examples)",
+                             "w46 after one epoch of batch gradient descent: -0.2831"],
     "06-vanishing-gradients.ipynb": ["sigma'(z) = 0.2500", "after epoch 20: 50%",
-                                     "first / last = 6.5e-07"],
+                                     "first / last = 6.5e-07", "dead ReLU units"],
+}
+
+# Pictures each notebook must show: MIME type -> texts that some picture of that type holds
+# (descent.draw's SVG; matplotlib's PNG figures are only checked to be PNG images).
+PICTURES = {
+    "01-gradient-descent.ipynb": {},
+    "02-computational-graph.ipynb": {"image/svg+xml": ["value = 20", "df/df = 1", "df/dz = 4",
+                                                       "df/d(0.weight)"]},
+    "03-student-grade.ipynb": {"image/svg+xml": ["w46 = -0.3", "o4 = 0.332", "e6 = -0.131"]},
+    "04-mlp-xor.ipynb": {"image/svg+xml": ["output (sigmoid)", "binary_cross_entropy"],
+                         "image/png": []},
+    "05-batch-sizes.ipynb": {"image/png": []},
+    "06-vanishing-gradients.ipynb": {"image/png": []},
 }
 
 
@@ -71,8 +97,31 @@ def _outputs(nb, stream=None):
     return "\n".join(texts)
 
 
+def _pictures(nb):
+    """Every rich output's pictures: {MIME type: [the picture's text (SVG) or bytes (PNG)]}."""
+    pictures = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("image/"):
+                    value = base64.b64decode(value) if mime == "image/png" else value
+                    pictures.setdefault(mime, []).append(value)
+    return pictures
+
+
+def _check_pictures(nb, name):
+    pictures = _pictures(nb)
+    for mime, texts in PICTURES[name].items():
+        assert pictures.get(mime), f"{name} shows no {mime} picture"
+        if mime == "image/png":
+            assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in pictures[mime])
+        for text in texts:
+            assert any(text in svg for svg in pictures[mime]), \
+                f"no {mime} picture in {name} shows {text!r}"
+
+
 def test_there_is_a_notebook_for_every_lecture_topic():
-    assert [path.name for path in NOTEBOOKS] == sorted(EXPECTED)
+    assert [path.name for path in NOTEBOOKS] == sorted(EXPECTED) == sorted(PICTURES)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
@@ -82,6 +131,7 @@ def test_notebook_runs_and_shows_the_notes_numbers(path, kernel_name, tmp_path):
     shown = _outputs(nb)
     for text in EXPECTED[path.name]:
         assert text in shown, f"{path.name} does not show {text!r}"
+    _check_pictures(nb, path.name)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
@@ -97,6 +147,7 @@ def test_notebook_is_stored_with_its_outputs(path):
     shown = _outputs(nb)
     for text in EXPECTED[path.name]:
         assert text in shown, f"the stored {path.name} does not show {text!r}"
+    _check_pictures(nb, path.name)
 
 
 def test_progress_bar_in_a_kernel_without_ipywidgets(kernel_name, tmp_path):

@@ -69,9 +69,15 @@ class _Hand:
     rounding: Rounding = None
     digits: int = 4
     state: dict = field(default_factory=dict)
+    engine: dict = field(default_factory=dict)
 
-    def r(self, kind, value):
-        return self.rounding(kind, value) if self.rounding else value
+    def r(self, kind, value, key=None):
+        """``value`` rounded as the notes round it; unrounded, the engine's own number
+        for it where the step recorded one (so that a float32 network shows its float32
+        values), else the value itself."""
+        if self.rounding:
+            return self.rounding(kind, value)
+        return self.engine.get((kind, key), value) if key is not None else value
 
     def n(self, kind, value):
         if kind == "state" and not self.rounding:
@@ -122,11 +128,11 @@ def _forward(hand, x):
             names = [_weight_name(i, j) for i in layer["inputs"]]
             total = sum(o[i] * hand.weights[w] for i, w in zip(layer["inputs"], names))
             bias = hand.weights.get(f"b{j}", 0.0) if layer["bias"] else 0.0
-            z[j] = hand.r("net_input", total + bias)
+            z[j] = hand.r("net_input", total + bias, j)
             lines.append(_net_input_line(hand, j, depth, symbols, names, o, bias, z[j]))
             if layer["activation"] != "softmax":
                 function = ACTIVATION_VALUES[layer["activation"]]
-                o[j] = hand.r("activation", function(z[j], layer["setting"]))
+                o[j] = hand.r("activation", function(z[j], layer["setting"]), j)
             if layer["activation"] not in ("softmax", "identity"):
                 lines.append(Math(Sym("o", str(j)), EQ,
                                   Fn(layer["activation"], Math(Sym("z", str(j)))), EQ,
@@ -135,7 +141,7 @@ def _forward(hand, x):
         if layer["activation"] == "softmax":
             values = _softmax([z[j] for j in layer["units"]])
             for j, value in zip(layer["units"], values):
-                o[j] = hand.r("activation", value)
+                o[j] = hand.r("activation", value, j)
                 lines.append(_softmax_line(hand, j, layer, z, o[j]))
     return z, o, lines
 
@@ -325,7 +331,7 @@ def _output_errors(hand, z, o, t):
         scale = 1.0 if loss == "cross_entropy" else 1 / count
         name = "p" if loss == "cross_entropy" or activation == "identity" else "o"
         for k, p, tk in zip(outputs, probabilities, t):
-            errors[k] = hand.r("error", scale * (p - tk))
+            errors[k] = hand.r("error", scale * (p - tk), k)
             symbolic = Math(Sym(name, str(k)), MINUS, Sym("t", str(k)))
             numeric = Math(hand.n("activation", p), MINUS, hand.given(tk))
             if scale != 1:
@@ -338,7 +344,7 @@ def _output_errors(hand, z, o, t):
     if activation == "softmax":
         mean = sum(slopes[k][2] * o[k] for k in outputs)
         for k in outputs:
-            errors[k] = hand.r("error", o[k] * (slopes[k][2] - mean))
+            errors[k] = hand.r("error", o[k] * (slopes[k][2] - mean), k)
             lines.append(Math(Sym("e", str(k)), EQ, Sym("o", str(k)), TIMES,
                               Group(Math(Partial(Sym("E"), Sym("o", str(k))), MINUS, Sum("m"),
                                          Partial(Sym("E"), Sym("o", "m")), TIMES,
@@ -351,7 +357,7 @@ def _output_errors(hand, z, o, t):
     for k in outputs:
         symbolic, numeric, slope = slopes[k]
         factor, number, derivative = _derivative(hand, layer, k, z, o)
-        errors[k] = hand.r("error", slope * derivative)
+        errors[k] = hand.r("error", slope * derivative, k)
         line = Math(Sym("e", str(k)), EQ, Partial(Sym("E"), Sym("o", str(k))))
         if factor is not None:
             line += Math(TIMES, Partial(Sym("o", str(k)), Sym("z", str(k))))
@@ -413,7 +419,7 @@ def _hidden_errors(hand, z, o, errors):
             names = [_weight_name(j, k) for k in above["units"]]
             incoming = sum(errors[k] * hand.weights[w] for k, w in zip(above["units"], names))
             factor, number, derivative = _derivative(hand, layer, j, z, o)
-            errors[j] = hand.r("error", incoming * derivative)
+            errors[j] = hand.r("error", incoming * derivative, j)
             if len(names) > MAX_TERMS:
                 symbolic = Math(Group(Math(Sum("k"), Sym("e", "k"), TIMES,
                                            Sym("w", f"{j}k" if j < 10 else f"{j},k"))))
@@ -444,7 +450,7 @@ def _gradients(hand, o, errors):
         for j in layer["units"]:
             for i in layer["inputs"]:
                 name = _weight_name(i, j)
-                gradients[name] = hand.r("gradient", errors[j] * o[i])
+                gradients[name] = hand.r("gradient", errors[j] * o[i], name)
                 lines.append(Math(Partial(Sym("E"), _symbol(name)), EQ, Sym("e", str(j)), TIMES,
                                   _unit_symbol(depth, "o", i), EQ, hand.n("error", errors[j]),
                                   TIMES, hand.given(o[i]) if depth == 0 else
@@ -452,7 +458,7 @@ def _gradients(hand, o, errors):
                                   hand.n("gradient", gradients[name])))
             if layer["bias"]:
                 name = f"b{j}"
-                gradients[name] = hand.r("gradient", errors[j])
+                gradients[name] = hand.r("gradient", errors[j], name)
                 lines.append(Math(Partial(Sym("E"), _symbol(name)), EQ, Sym("e", str(j)), EQ,
                                   hand.n("gradient", gradients[name])))
     return gradients, lines
@@ -464,7 +470,7 @@ def _mean_lines(hand, per_example, names):
     mean, lines = {}, []
     for name in names:
         values = [g[name] for g in per_example]
-        mean[name] = hand.r("gradient", sum(values) / count)
+        mean[name] = hand.r("gradient", sum(values) / count, ("mean", name))
         numeric = _joined([hand.n("gradient", v) for v in values]) if count <= MAX_TERMS \
             else Math(Text("..."))
         lines.append(Math(Partial(Sym("E"), _symbol(name)), EQ,
@@ -505,7 +511,7 @@ def _update(hand, name, g, step):
     else:
         gsym = Partial(Sym("E"), wsym)
     direction, dsym, scale = _direction(hand, kind, hyper, state, name, g, gsym, step, lines)
-    new = hand.r("new_value", w - scale * direction)
+    new = hand.r("new_value", w - scale * direction, name)
     eta = Sym("eta", "t") if kind == "adagrad" and hyper.get("lr_decay") else Sym("eta")
     lines.append(Math(wsym, GETS, wsym, MINUS, eta, TIMES) + dsym +
                  Math(EQ, hand.given(w), MINUS, hand.given(scale), TIMES,
@@ -641,13 +647,30 @@ def supported(trace):
 LOSS_NAMES = {"bce": "binary_cross_entropy"}
 
 
-def derivation(traces, rounding=None, digits=4):
+def _engine_values(trace, number):
+    """What the engine computed for example ``number`` of ``trace`` (and for the step)."""
+    values = {}
+    for unit in trace.examples[number]["units"]:
+        values[("activation", unit["unit"])] = unit["activation"]
+        if unit["layer"]:
+            values[("net_input", unit["unit"])] = unit["net_input"]
+            values[("error", unit["unit"])] = unit["error"]
+    for row in trace.weights:
+        values[("gradient", row["name"])] = row["per_example"][number]
+        values[("gradient", ("mean", row["name"]))] = row["gradient"]
+        values[("new_value", row["name"])] = row["new_value"]
+    return values
+
+
+def derivation(traces, rounding=None, digits=4, from_engine=True):
     """The steps ``explain`` recorded, written out as the notes derive them.
 
     Returns ``(blocks, values)``: report blocks (headings and ``Derivation``s) and, per
     step, the numbers the by-hand arithmetic reached (``z``, ``o``, ``e`` per example,
-    ``gradient`` and ``new_value`` per weight, the loss ``E`` per example), so that they
-    can be held to the engine's.
+    ``gradient`` and ``new_value`` per weight, the loss ``E`` per example). Without a
+    ``rounding`` each line's result is the engine's own number (``from_engine``); with
+    ``from_engine=False`` every number is the notes' arithmetic alone, which the tests
+    hold to the engine's.
     """
     first = traces[0]
     hand = _Hand(first.network, LOSS_NAMES.get(first.loss, first.loss), first.optimizer,
@@ -660,6 +683,7 @@ def derivation(traces, rounding=None, digits=4):
         for number, example in enumerate(trace.examples, start=1):
             where = f"Step {trace.step}" + (f", example {number}" if len(trace.examples) > 1
                                             else "")
+            hand.engine = _engine_values(trace, number - 1) if from_engine else {}
             t = _targets(hand, example["target"])
             z, o, forward = _forward(hand, example["input"])
             loss, loss_line = _loss(hand, o, t)

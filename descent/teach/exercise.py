@@ -286,6 +286,12 @@ class Exercise:
                   self.spec.items())
         return "{\n" + ",\n".join(fields) + "\n}\n"
 
+    def _repr_markdown_(self):  # a notebook shows the question sheet
+        return self.render("markdown")
+
+    def _repr_latex_(self):
+        return self.render("latex")
+
     def render(self, fmt="text", solutions=False, digits=None):
         """The question sheet as ``"text"``, ``"markdown"`` or ``"latex"``, followed by
         the solution when ``solutions`` is true."""

@@ -48,7 +48,7 @@ class Code:
     language: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """``blocks`` are strings (paragraphs), ``Heading``, ``Table``, ``Derivation`` and
     ``Code`` blocks; ``data`` is the JSON payload."""
@@ -73,6 +73,12 @@ class Report:
 
     def __str__(self):
         return self.render("text")
+
+    def __repr__(self):
+        return f"Report({self.title!r}, {len(self.blocks)} blocks)"
+
+    def _repr_pretty_(self, printer, cycle):  # IPython's plain text: the report itself
+        printer.text(self.render("text"))
 
     def _repr_html_(self):
         return self.render("html")

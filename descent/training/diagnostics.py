@@ -56,6 +56,9 @@ class GradientFlow:
         lines.append(f"first / last = {self.ratio:.3e}")
         return "\n".join(lines)
 
+    def _repr_pretty_(self, printer, cycle):  # IPython's plain text: the table
+        printer.text(str(self))
+
     def _repr_html_(self):
         return _html_table(["layer", "parameter", "gradient norm"], self._rows(),
                            f"first / last = {self.ratio:.3e}")

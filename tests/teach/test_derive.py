@@ -4,6 +4,8 @@ numbers (explain), and the notes' printed digits with their rounding."""
 import numpy as np
 import pytest
 
+import descent
+
 from descent.teach.derive import NOTES_ROUNDING, derivation
 from descent.teach.examples import ECS171, ECS171_ROUNDING, STUDENT_GRADE, build_example
 from descent.teach.explain import explain, network_from_spec, trace_report
@@ -63,7 +65,7 @@ def test_the_derivation_reaches_the_engines_numbers(hidden, output, loss, target
     spec = _spec(hidden, output, loss, target, batch)
     model, x, t, loss_name, lr, frozen, _ = network_from_spec(spec)
     traces = explain(model, x, t, loss_name, lr, steps=2)
-    _check(traces, derivation(traces)[1])
+    _check(traces, derivation(traces, from_engine=False)[1])
 
 
 @pytest.mark.parametrize("name, options", OPTIMIZERS)
@@ -73,7 +75,7 @@ def test_every_optimiser_is_written_out_to_the_engines_numbers(name, options, ba
     model, x, t, loss_name, lr, frozen, _ = network_from_spec(spec)
     traces = explain(model, x, t, loss_name, 0.05, steps=3, optimizer=name,
                      optimizer_options=options)
-    blocks, values = derivation(traces)
+    blocks, values = derivation(traces, from_engine=False)
     _check(traces, values)
     for trace, hand in zip(traces, values):
         for row in trace.weights:
@@ -213,3 +215,20 @@ def test_ecs171_spec_matches_its_slides_when_rounded():
     values = derivation(traces, ECS171_ROUNDING)[1]
     assert values[0]["gradient"]["w46"] == 0.0067 and values[0]["gradient"]["w56"] == 0.0069
     assert derivation(traces, NOTES_ROUNDING)[1][0]["examples"][0]["o"][6] == 0.875
+
+
+def test_a_float32_network_is_written_out_with_its_own_float32_numbers():
+    # z5 = 1·(-0.3) + 1·0.1 + 0·0.2 + 0.2 is 0 in exact arithmetic and -1.49e-08 in float32
+    net = descent.nn.Sequential(descent.nn.Linear(3, 2), descent.nn.Sigmoid(),
+                                descent.nn.Linear(2, 1), descent.nn.Sigmoid())
+    net[0].weight.data[...] = [[0.2, -0.3], [0.4, 0.1], [-0.5, 0.2]]
+    net[0].bias.data[...] = [-0.4, 0.2]
+    net[2].weight.data[...] = [[-0.3], [-0.2]]
+    net[2].bias.data[...] = [0.1]
+    traces = explain(net, [1, 1, 0], [1], lr=0.9)
+    blocks, values = derivation(traces)
+    engine = {u["unit"]: u for u in traces[0].examples[0]["units"]}
+    assert values[0]["examples"][0]["z"][5] == engine[5]["net_input"]
+    assert values[0]["examples"][0]["e"][4] == engine[4]["error"]
+    for row in traces[0].weights:
+        assert values[0]["new_value"][row["name"]] == row["new_value"]
