@@ -186,8 +186,8 @@ def build_parser():
     explain_parser.add_argument("--steps", type=_integer(1), default=1,
                                 help="training steps (1)")
     explain_parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
-    explain_parser.add_argument("--digits", type=_integer(0), default=4,
-                                help="decimals shown (4; trailing zeros dropped)")
+    explain_parser.add_argument("--digits", type=_integer(2), default=4,
+                                help="decimals shown, 2 to 15 (4; trailing zeros dropped)")
     explain_parser.add_argument("--round-as-notes", action="store_true",
                                 help="round as the notes do as they go (z and o to 3 "
                                      "decimals, error terms and gradients to 4, ...), each "
@@ -228,8 +228,18 @@ def build_parser():
     shown.add_argument("--spec", action="store_true",
                        help="write instead the network as JSON, for 'descent explain --spec "
                             "FILE --steps N'")
+    exercise_parser.add_argument("--standalone", action="store_true",
+                                 help="with --format latex: a whole document (pdflatex)")
     exercise_parser.add_argument("-o", "--output", help="file to write (default, or '-': "
                                  "standard output)")
+    export = commands.add_parser(
+        "export", help="write a model as an ONNX file, to serve with ONNX Runtime",
+        description="Write MODEL as an ONNX graph. A model trained on a table takes its raw "
+                    "columns (one input each) and gives label and probabilities, or the "
+                    "prediction, as 'descent predict' does. Needs pip install "
+                    "'descent[onnx]'.")
+    export.add_argument("model")
+    export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     for command in commands.choices.values():  # --debug after the command name too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the Python traceback of an internal error")
@@ -520,8 +530,11 @@ def run_explain(args, out):
     if args.standalone and fmt not in STANDALONE_FORMATS:
         raise DescentError(f"--standalone makes a whole LaTeX, Beamer or HTML document; "
                            f"--format {fmt} has no standalone form")
-    if args.digits > 15:
-        raise DescentError(f"--digits must be from 0 to 15, got {args.digits}")
+    if not 2 <= args.digits <= 15:
+        raise DescentError(f"--digits must be from 2 to 15, got {args.digits}")
+    if args.round_as_notes and args.digits != 4:
+        raise DescentError("--round-as-notes prints the digits the notes print; it cannot be "
+                           "combined with --digits")
     if args.example:
         report = build_example(args.example, steps=args.steps, digits=args.digits,
                                round_as_notes=args.round_as_notes)
@@ -544,7 +557,8 @@ def run_exercise(args, out):
     if args.spec:
         text = sheet.spec_json()
     else:
-        text = sheet.render(args.format or "text", solutions=args.solutions)
+        text = sheet.render(args.format or "text", solutions=args.solutions,
+                            standalone=args.standalone)
     if args.output in (None, STDOUT):
         out.write(text)
     else:
@@ -552,9 +566,21 @@ def run_exercise(args, out):
     return 0
 
 
+def run_export(args, out):
+    from descent.interop.onnx_export import to_onnx
+
+    proto = to_onnx(args.model, args.output)  # refuses the model file and non-.onnx names
+    names = [value.name for value in proto.graph.input]
+    inputs = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+    outputs = ", ".join(value.name for value in proto.graph.output)
+    out.write(f"Wrote {args.output} (ONNX opset {proto.opset_import[0].version}): inputs "
+              f"{inputs}; outputs {outputs}\n")
+    return 0
+
+
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict,
             "info": run_info, "plot": run_plot, "explain": run_explain,
-            "exercise": run_exercise}
+            "exercise": run_exercise, "export": run_export}
 
 
 def _terminated(signum, frame):

@@ -43,7 +43,8 @@ LATEX_COMMANDS = set("""documentclass usepackage setlength parindent begin end s
 noindent textbf hline multicolumn frac partial cdot leftarrow rightarrow left right sigma
 eta mu alpha beta varepsilon lambda rho delta Sigma sum sqrt hat bar operatorname tanh exp
 ln max text mathrm times textbackslash textasciitilde textasciicircum textsuperscript
-textsubscript leq geq surd approx dots title titlepage scriptsize""".split())
+textsubscript leq geq surd approx dots title titlepage scriptsize newpage allowdisplaybreaks
+Delta gamma theta pi tau omega phi nabla vdots neq infty date""".split())
 
 
 def check_tex(source):

@@ -124,7 +124,9 @@ def workspace(tmp_path_factory):
                                            "target": [1, 0, 1]},
                          "lbfgs": {"optimizer": "lbfgs"},
                          "adam_beta": {"optimizer": {"name": "adam", "betas": [0.9, 2]}},
-                         "optimizer_list": {"optimizer": ["adam"]}}.items():
+                         "optimizer_list": {"optimizer": ["adam"]},
+                         "bogus_setting": {"optimizer": {"name": "adam", "amsgrad": True}},
+                         "lr_setting": {"optimizer": {"name": "adam", "lr": 0.1}}}.items():
         (folder / f"{name}.json").write_text(json.dumps({**spec, **change}))
     (folder / "spec.json").write_text(json.dumps(spec))
     (folder / "wide.json").write_text('{"layers": [100000, 100000, 1], "weights": [], '
@@ -314,13 +316,21 @@ CLI_ROWS = [
     ("a batch with a target too many", ["explain", "--spec", "batch_targets.json"],
      r"spec field 'target': expected one target per example \(2\), got 3"),
     ("explain with L-BFGS", ["explain", "--spec", "lbfgs.json"],
-     r"explain writes out the steps of sgd, adagrad, rmsprop, adam, adamw; got optimizer "
-     r"'lbfgs'"),
+     r"explain writes out the steps of sgd, adagrad, rmsprop, adam, adamw \(optimisers that "
+     r"update each weight on its own\); got optimizer 'lbfgs'"),
+    ("an optimizer setting it does not have", ["explain", "--spec", "bogus_setting.json"],
+     r"optimizer 'adam' has no setting 'amsgrad'; its settings are betas, eps, weight_decay"),
+    ("a learning rate among the optimizer settings", ["explain", "--spec", "lr_setting.json"],
+     "give the learning rate as learning_rate"),
     ("an Adam beta above 1", ["explain", "--spec", "adam_beta.json"], "beta2"),
     ("an optimizer that is a list", ["explain", "--spec", "optimizer_list.json"],
      r"spec field 'optimizer': must be a name"),
     ("explain with 99 digits", ["explain", "--example", "student-grade", "--digits", "99"],
-     "--digits must be from 0 to 15, got 99"),
+     "--digits must be from 2 to 15, got 99"),
+    ("the notes' rounding with other digits", ["explain", "--example", "student-grade",
+                                               "--round-as-notes", "--digits", "6"],
+     "--round-as-notes prints the digits the notes print; it cannot be combined with "
+     "--digits"),
     ("standalone plain text", ["explain", "--example", "student-grade", "--standalone"],
      "--standalone makes a whole LaTeX, Beamer or HTML document; --format text has no "
      "standalone form"),

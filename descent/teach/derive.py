@@ -83,12 +83,16 @@ class _Hand:
         if kind == "state" and not self.rounding:
             # moments such as Adam's v are often tiny: significant digits, not decimals
             return Num(written(value, self.digits) if value == 0 or abs(value) >= 0.1 else
-                       f"{value:.{max(self.digits - 1, 1)}g}".replace("e-0", "e-"))
+                       f"{value:.{self.digits}g}".replace("e-0", "e-"))
         places = self.rounding.digits(kind, self.digits) if self.rounding else self.digits
         return Num(written(value, places))
 
     def given(self, value):
-        """A number the step starts from (an input, a weight, a setting)."""
+        """A number the step starts from: an input, a target, a weight."""
+        return Num(written(value, self.digits))
+
+    def setting(self, value):
+        """A learning rate or another setting, in full."""
         return Num(written(value, max(self.digits, 6)))
 
 
@@ -282,7 +286,7 @@ def _joined(terms):
 def _loss_line(hand, factor, symbolic, numeric, value, negate=False):
     def side(terms):
         inner = _joined(terms) if len(terms) <= MAX_TERMS else Math(Text("..."))
-        wrapped = Group(inner) if len(terms) > 1 or (negate and factor) else inner
+        wrapped = Group(inner) if len(terms) > 1 or negate else inner
         front = [NEG] if negate else []
         return Math(*front, *([factor] if factor else []), wrapped)
     line = Math(Sym("E"), EQ) + side(symbolic)
@@ -296,7 +300,9 @@ def _derivative(hand, layer, j, z, o):
     """∂o_j/∂z_j for an elementwise activation: (symbolic factor, numeric factor, value);
     None factors for the identity (a factor of 1)."""
     name, setting = layer["activation"], layer["setting"]
-    oj, zsym, osym = hand.r("derivative", o[j]), Sym("z", str(j)), Sym("o", str(j))
+    # the slides round σ(Z)(1 - σ(Z)) of the output; a hidden unit uses its o as it is
+    oj = hand.r("derivative", o[j]) if layer is hand.network[-1] else o[j]
+    zsym, osym = Sym("z", str(j)), Sym("o", str(j))
     if name == "identity":
         return None, None, 1.0
     if name == "sigmoid":
@@ -489,6 +495,7 @@ def _ratio(top, bottom):
 def _update(hand, name, g, step):
     """The optimiser's step for one weight: the new value, and the lines."""
     hyper, kind = hand.optimizer, hand.optimizer["name"]
+    plain = kind == "sgd" and not hyper.get("momentum")
     state = hand.state.setdefault(name, {})
     w, lr = hand.weights[name], hyper["lr"]
     wsym, gsym = _symbol(name), Sym("g", of=name)
@@ -499,24 +506,24 @@ def _update(hand, name, g, step):
         lines.append(Math(wsym, GETS, wsym, TIMES, Group(Math(Num("1"), MINUS, Sym("eta"), TIMES,
                                                               Sym("lambda"))), EQ,
                           hand.given(hand.weights[name]), TIMES,
-                          Group(Math(Num("1"), MINUS, hand.given(lr), TIMES,
-                                     hand.given(decay))), EQ, hand.n("state", w)))
+                          Group(Math(Num("1"), MINUS, hand.setting(lr), TIMES,
+                                     hand.setting(decay))), EQ, hand.n("state", w)))
     if decay and kind != "adamw":
         lines.append(Math(gsym, EQ, Partial(Sym("E"), wsym), PLUS, Sym("lambda"), TIMES, wsym,
-                          EQ, hand.n("gradient", g), PLUS, hand.given(decay), TIMES,
-                          hand.given(w), EQ, hand.n("gradient", g + decay * w)))
+                          EQ, hand.n("gradient" if plain else "state", g), PLUS, hand.setting(decay), TIMES,
+                          hand.given(w), EQ, hand.n("gradient" if plain else "state", g + decay * w)))
         g = hand.r("gradient", g + decay * w)
     elif kind != "sgd" or hyper.get("momentum"):
-        lines.append(Math(gsym, EQ, Partial(Sym("E"), wsym), EQ, hand.n("gradient", g)))
+        lines.append(Math(gsym, EQ, Partial(Sym("E"), wsym), EQ, hand.n("gradient" if plain else "state", g)))
     else:
         gsym = Partial(Sym("E"), wsym)
     direction, dsym, scale = _direction(hand, kind, hyper, state, name, g, gsym, step, lines)
     new = hand.r("new_value", w - scale * direction, name)
     eta = Sym("eta", "t") if kind == "adagrad" and hyper.get("lr_decay") else Sym("eta")
     lines.append(Math(wsym, GETS, wsym, MINUS, eta, TIMES) + dsym +
-                 Math(EQ, hand.given(w), MINUS, hand.given(scale), TIMES,
-                      hand.n("gradient" if kind == "sgd" and not hyper.get("momentum")
-                             else "state", direction), EQ, hand.n("new_value", new)))
+                 Math(EQ, hand.given(w), MINUS, hand.setting(scale), TIMES,
+                      hand.n("gradient" if plain else "state", direction), EQ,
+                      hand.n("new_value", new)))
     return new, lines
 
 
@@ -536,12 +543,12 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
             old, damp = state["momentum_buffer"], 1 - hyper["dampening"]
             state["momentum_buffer"] = hand.r("state", momentum * old + damp * g)
             line = Math(vsym, GETS, Sym("mu"), TIMES, vsym, PLUS)
-            numbers = Math(hand.given(momentum), TIMES, hand.n("state", old), PLUS)
+            numbers = Math(hand.setting(momentum), TIMES, hand.n("state", old), PLUS)
             if damp != 1:
                 line += Math(Group(Math(Num("1"), MINUS, Sym("rho"))), TIMES)
-                numbers += Math(hand.given(damp), TIMES)
+                numbers += Math(hand.setting(damp), TIMES)
             lines.append(line + Math(gsym, EQ) + numbers +
-                         Math(hand.n("gradient", g), EQ,
+                         Math(hand.n("state", g), EQ,
                               hand.n("state", state["momentum_buffer"])))
         buffer = state["momentum_buffer"]
         if not hyper["nesterov"]:
@@ -549,7 +556,7 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
         dsym = Sym("d", of=name)
         value = hand.r("state", g + momentum * buffer)
         lines.append(Math(dsym, EQ, gsym, PLUS, Sym("mu"), TIMES, vsym, EQ,
-                          hand.n("gradient", g), PLUS, hand.given(momentum), TIMES,
+                          hand.n("state", g), PLUS, hand.setting(momentum), TIMES,
                           hand.n("state", buffer), EQ, hand.n("state", value)))
         return value, Math(dsym), lr
     if kind == "adagrad":
@@ -557,19 +564,21 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
         old = state.get("sum", hyper["initial_accumulator_value"])
         state["sum"] = hand.r("state", old + g * g)
         lines.append(Math(total_sym, GETS, total_sym, PLUS, Pow(gsym, "2"), EQ,
-                          hand.n("state", old), PLUS, Pow(Group(Math(hand.n("gradient", g))),
+                          hand.n("state", old), PLUS, Pow(Group(Math(hand.n("state", g))),
                                                           "2"), EQ,
                           hand.n("state", state["sum"])))
         rate = lr / (1 + (step - 1) * hyper["lr_decay"])
         if hyper["lr_decay"]:
             lines.append(Math(Sym("eta", "t"), EQ, _ratio(Sym("eta"), Group(Math(
                 Num("1"), PLUS, Group(Math(Sym("t"), MINUS, Num("1"))), TIMES,
-                Text("decay")))), EQ, hand.given(rate)))
+                Text("decay")))), EQ, hand.setting(rate)))
         eps = hyper["eps"]
-        root = math.sqrt(state["sum"])
-        return (g / (root + eps),
-                Math(Frac(Math(gsym), Math(Fn("sqrt", Math(total_sym)), PLUS, Sym("epsilon")))),
-                rate)
+        value = g / (math.sqrt(state["sum"]) + eps)
+        return value, _step_line(
+            hand, lines, name, Frac(Math(gsym), Math(Fn("sqrt", Math(total_sym)), PLUS,
+                                                     Sym("epsilon"))),
+            Frac(Math(hand.n("state", g)), Math(Fn("sqrt", Math(hand.n("state", state["sum"]))),
+                                                PLUS, hand.setting(eps))), value), rate
     if kind == "rmsprop":
         alpha, eps = hyper["alpha"], hyper["eps"]
         vsym = Sym("v", of=name)
@@ -577,9 +586,9 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
         state["square_avg"] = hand.r("state", alpha * old + (1 - alpha) * g * g)
         lines.append(Math(vsym, GETS, Sym("alpha"), TIMES, vsym, PLUS,
                           Group(Math(Num("1"), MINUS, Sym("alpha"))), TIMES, Pow(gsym, "2"), EQ,
-                          hand.given(alpha), TIMES, hand.n("state", old), PLUS,
-                          hand.given(1 - alpha), TIMES,
-                          Pow(Group(Math(hand.n("gradient", g))), "2"), EQ,
+                          hand.setting(alpha), TIMES, hand.n("state", old), PLUS,
+                          hand.setting(1 - alpha), TIMES,
+                          Pow(Group(Math(hand.n("state", g))), "2"), EQ,
                           hand.n("state", state["square_avg"])))
         spread, spread_sym = state["square_avg"], Math(vsym)
         if hyper["centered"]:
@@ -594,7 +603,11 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
         step_value = g / (math.sqrt(spread) + eps)
         step_sym = Frac(Math(gsym), Math(Fn("sqrt", spread_sym), PLUS, Sym("epsilon")))
         if not hyper["momentum"]:
-            return step_value, Math(step_sym), lr
+            return step_value, _step_line(
+                hand, lines, name, step_sym,
+                Frac(Math(hand.n("state", g)), Math(Fn("sqrt", Math(hand.n("state", spread))),
+                                                    PLUS, hand.setting(eps))),
+                step_value), lr
         bsym = Sym("b", of=name)
         old_buffer = state.get("momentum_buffer", 0.0)
         state["momentum_buffer"] = hand.r("state", hyper["momentum"] * old_buffer + step_value)
@@ -609,13 +622,13 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
     state["exp_avg_sq"] = v = hand.r("state", beta2 * old_v + (1 - beta2) * g * g)
     b1, b2 = Sym("beta", "1"), Sym("beta", "2")
     lines.append(Math(msym, GETS, b1, TIMES, msym, PLUS, Group(Math(Num("1"), MINUS, b1)),
-                      TIMES, gsym, EQ, hand.given(beta1), TIMES, hand.n("state", old_m), PLUS,
-                      hand.given(1 - beta1), TIMES, hand.n("gradient", g), EQ,
+                      TIMES, gsym, EQ, hand.setting(beta1), TIMES, hand.n("state", old_m), PLUS,
+                      hand.setting(1 - beta1), TIMES, hand.n("state", g), EQ,
                       hand.n("state", m)))
     lines.append(Math(vsym, GETS, b2, TIMES, vsym, PLUS, Group(Math(Num("1"), MINUS, b2)),
-                      TIMES, Pow(gsym, "2"), EQ, hand.given(beta2), TIMES,
-                      hand.n("state", old_v), PLUS, hand.given(1 - beta2), TIMES,
-                      Pow(Group(Math(hand.n("gradient", g))), "2"), EQ, hand.n("state", v)))
+                      TIMES, Pow(gsym, "2"), EQ, hand.setting(beta2), TIMES,
+                      hand.n("state", old_v), PLUS, hand.setting(1 - beta2), TIMES,
+                      Pow(Group(Math(hand.n("state", g))), "2"), EQ, hand.n("state", v)))
     # 1 - β^t as -expm1(t ln β): in float32 the plain form loses digits (and the engine
     # computes it in float64 either way)
     c1, c2 = -math.expm1(step * math.log(beta1)), -math.expm1(step * math.log(beta2))
@@ -624,14 +637,24 @@ def _direction(hand, kind, hyper, state, name, g, gsym, step, lines):
     t = str(step)
     lines.append(Math(hat_m, EQ, Frac(Math(msym), Math(Num("1"), MINUS, Sym("beta", "1", "t"))),
                       EQ, Frac(Math(hand.n("state", m)),
-                               Math(Num("1"), MINUS, Pow(hand.given(beta1), t))), EQ,
+                               Math(Num("1"), MINUS, Pow(hand.setting(beta1), t))), EQ,
                       hand.n("state", m_hat)))
     lines.append(Math(hat_v, EQ, Frac(Math(vsym), Math(Num("1"), MINUS, Sym("beta", "2", "t"))),
                       EQ, Frac(Math(hand.n("state", v)),
-                               Math(Num("1"), MINUS, Pow(hand.given(beta2), t))), EQ,
+                               Math(Num("1"), MINUS, Pow(hand.setting(beta2), t))), EQ,
                       hand.n("state", v_hat)))
-    return (m_hat / (math.sqrt(v_hat) + eps),
-            Math(Frac(Math(hat_m), Math(Fn("sqrt", Math(hat_v)), PLUS, Sym("epsilon")))), lr)
+    value = m_hat / (math.sqrt(v_hat) + eps)
+    return value, _step_line(
+        hand, lines, name, Frac(Math(hat_m), Math(Fn("sqrt", Math(hat_v)), PLUS, Sym("epsilon"))),
+        Frac(Math(hand.n("state", m_hat)), Math(Fn("sqrt", Math(hand.n("state", v_hat))), PLUS,
+                                                hand.setting(eps))), value), lr
+
+
+def _step_line(hand, lines, name, symbolic, numeric, value):
+    """u = the step's fraction, written out with its numbers; returns u's symbol."""
+    usym = Sym("u", of=name)
+    lines.append(Math(usym, EQ, symbolic, EQ, numeric, EQ, hand.n("state", value)))
+    return Math(usym)
 
 
 # ------------------------------------------------------------------------ the whole step
@@ -673,7 +696,10 @@ def derivation(traces, rounding=None, digits=4, from_engine=True):
     hold to the engine's.
     """
     first = traces[0]
-    hand = _Hand(first.network, LOSS_NAMES.get(first.loss, first.loss), first.optimizer,
+    loss = LOSS_NAMES.get(first.loss, first.loss)
+    if loss == "nll" and first.network[-1]["activation"] == "softmax":
+        loss = "cross_entropy"  # nll of a softmax's probabilities is its cross-entropy
+    hand = _Hand(first.network, loss, first.optimizer,
                  {w["name"]: w["value"] for w in first.weights}, rounding, digits)
     frozen = {w["name"] for w in first.weights if w["frozen"]}
     names = [w["name"] for w in first.weights]

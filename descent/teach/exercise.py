@@ -19,7 +19,9 @@ from descent.autograd.functional import ACTIVATIONS
 from descent.errors import DescentValueError, lookup
 from descent.losses.functions import LOSSES
 from descent.teach.explain import explain, network_from_spec, trace_report
-from descent.teach.report import Report, Table
+from descent.teach.mathtext import (EQ, GETS, HALF, MINUS, NEG, PLUS, TIMES, Frac, Fn,
+                                    Group, Math, Num, Partial, Pow, Sum, Sym, Text)
+from descent.teach.report import Derivation, Report, Table, latex_document
 
 # small enough to do by hand
 MAX_LAYERS = 4
@@ -48,26 +50,48 @@ _CLASS_LOSSES = {"cross_entropy", "nll"}
 ACTIVATION_NAMES = tuple(sorted(set(ACTIVATIONS) - set(_NOT_HIDDEN)))
 LOSS_NAMES = tuple(sorted(_OUTPUT))
 
+def _sym(base, sub=""):
+    return Sym(base, sub)
+
+
+_Z, _O = Math(_sym("z")), _sym("o")
+_T_K, _O_K = _sym("t", "k"), _sym("o", "k")
+_PER_K = Frac(Math(Num("1")), Math(_sym("K")))
+# Each activation and loss as the sheet states it.
 _FORMULAS = {
-    "identity": "identity(z) = z",
-    "sigmoid": "sigmoid(z) = 1 / (1 + exp(-z))",
-    "tanh": "tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z))",
-    "relu": "relu(z) = max(0, z)",
-    "leaky_relu": "leaky_relu(z) = max(0.01 z, z)",
-    "elu": "elu(z) = z for z above 0, else exp(z) - 1",
-    "softmax": "softmax: o_k = exp(z_k) / sum_m exp(z_m) over the output units m",
+    "identity": Math(_O, EQ, _sym("z")),
+    "sigmoid": Math(Fn("sigmoid", _Z), EQ, Frac(Math(Num("1")), Math(
+        Num("1"), PLUS, Fn("exp", Math(NEG, _sym("z")))))),
+    "tanh": Math(Fn("tanh", _Z), EQ, Frac(
+        Math(Fn("exp", _Z), MINUS, Fn("exp", Math(NEG, _sym("z")))),
+        Math(Fn("exp", _Z), PLUS, Fn("exp", Math(NEG, _sym("z")))))),
+    "relu": Math(Fn("relu", _Z), EQ, Fn("max", Math(Num("0"), Text(", "), _sym("z")))),
+    "leaky_relu": Math(Fn("leaky_relu", _Z), EQ, _sym("z"), Text(" for z > 0, else "),
+                       Num("0.01"), TIMES, _sym("z")),
+    "elu": Math(Fn("elu", _Z), EQ, _sym("z"), Text(" for z > 0, else "), Fn("exp", _Z),
+                MINUS, Num("1")),
+    "softmax": Math(_O_K, EQ, Frac(Math(Fn("exp", Math(_sym("z", "k")))),
+                                   Math(Sum("m"), Fn("exp", Math(_sym("z", "m")))))),
 }
+_SQUARE = Pow(Group(Math(_T_K, MINUS, _O_K)), "2")
+_CROSS = Math(_T_K, TIMES, Fn("ln", Math(_O_K)), PLUS, Group(Math(Num("1"), MINUS, _T_K)),
+              TIMES, Fn("ln", Math(Num("1"), MINUS, _O_K)))
+_S_K = _sym("s", "k")
 _LOSS_FORMULAS = {
-    "sse": "E = 1/2 sum_k (t_k - o_k)^2 over the output units k",
-    "mse": "E = 1/K sum_k (t_k - o_k)^2, the mean over the K output units k",
-    "mae": "E = 1/K sum_k abs(t_k - o_k), the mean over the K output units k",
-    "binary_cross_entropy": "E = -1/K sum_k [t_k ln o_k + (1 - t_k) ln(1 - o_k)], the "
-                            "mean over the K output units k",
-    "binary_cross_entropy_with_logits": "E = -1/K sum_k [t_k ln s_k + (1 - t_k) "
-                                        "ln(1 - s_k)] with s_k = sigmoid(o_k): the outputs "
-                                        "are raw scores (logits) and the loss applies the "
-                                        "sigmoid",
-    "cross_entropy": "E = -sum_k t_k ln o_k = -ln o_c for the target class c",
+    "sse": Math(_sym("E"), EQ, HALF, Sum("k"), _SQUARE),
+    "mse": Math(_sym("E"), EQ, _PER_K, Sum("k"), _SQUARE, Text(", the mean over the K outputs")),
+    "mae": Math(_sym("E"), EQ, _PER_K, Sum("k"), Fn("abs", Math(_T_K, MINUS, _O_K)),
+                Text(", the mean over the K outputs")),
+    "binary_cross_entropy": Math(_sym("E"), EQ, NEG, _PER_K, Sum("k"), Group(_CROSS)),
+    "binary_cross_entropy_with_logits": Math(
+        _sym("E"), EQ, NEG, _PER_K, Sum("k"),
+        Group(Math(_T_K, TIMES, Fn("ln", Math(_S_K)), PLUS, Group(Math(Num("1"), MINUS, _T_K)),
+                   TIMES, Fn("ln", Math(Num("1"), MINUS, _S_K)))),
+        Text(" with "), _S_K, EQ, Fn("sigmoid", Math(_O_K)),
+        Text(": the outputs are scores (logits), the loss applies the sigmoid")),
+    "cross_entropy": Math(_sym("E"), EQ, NEG, Sum("k"), _T_K, TIMES, Fn("ln", Math(_O_K)), EQ,
+                          NEG, Fn("ln", Math(_sym("o", "c"))),
+                          Text(" for the target class c")),
 }
 _LOSS_FORMULAS["bce"] = _LOSS_FORMULAS["binary_cross_entropy"]
 _LOSS_FORMULAS["nll"] = _LOSS_FORMULAS["cross_entropy"]
@@ -218,13 +242,15 @@ class Exercise:
             parts.append(f"{where}{_unit_range(by_layer[k])} ({kind})")
         report.add(f"A {'-'.join(map(str, spec['layers']))} network, its units numbered as "
                    f"in the lecture notes: {', '.join(parts)}. Each unit j computes its net "
-                   "input z_j = sum_i w_ij o_i + b_j over the units i of the layer below "
-                   "and its activation o_j = f(z_j); w_ij is the weight from unit i to unit "
-                   "j and b_j the bias of unit j. Every layer is connected to the next in "
-                   "full.")
+                   "input from the units i of the layer below (w_ij is the weight from unit "
+                   "i to unit j, b_j the bias of unit j), then its activation; every layer "
+                   "is connected to the next in full:")
         used = dict.fromkeys(a for a in spec["activations"] if a != "identity")
-        if used:
-            report.add("Activations: " + "; ".join(_FORMULAS[a] for a in used) + ".")
+        report.add(Derivation([
+            Math(_sym("z", "j"), EQ, Sum("i"), _sym("w", "ij"), TIMES, _sym("o", "i"), PLUS,
+                 _sym("b", "j")),
+            Math(_sym("o", "j"), EQ, _sym("f"), Group(Math(_sym("z", "j")))),
+            *(_FORMULAS[a] for a in used)]))
         # the trace lists each layer's weights row by row (from unit i to every unit j),
         # then its biases
         given = iter(f"{w['name']} = {_nice(w['value'])}" for w in first.weights)
@@ -236,7 +262,7 @@ class Exercise:
                              caption=f"Weights and biases into {_unit_range(into)}"))
         report.add("Input: " + ", ".join(f"x{u} = {_nice(v)}" for u, v in
                                          zip(by_layer[0], spec["input"]))
-                   + " (the input units' activations: o_i = x_i).")
+                   + " (the input units' activations are the inputs).")
         outputs = by_layer[-1]
         if spec["loss"] in _CLASS_LOSSES:
             label = spec["target"][0]
@@ -247,22 +273,29 @@ class Exercise:
         else:
             report.add("Target: " + ", ".join(f"t{u} = {_nice(t)}" for u, t in
                                               zip(outputs, spec["target"])) + ".")
-        report.add(f"Loss: {_LOSS_FORMULAS[spec['loss']]}. Learning rate: lr = "
-                   f"{_nice(spec['learning_rate'])}. Each weight and bias steps against its "
-                   "gradient: new w = w - lr * dE/dw.")
+        report.add(f"The loss, and the update of each weight and bias against its gradient "
+                   f"with the learning rate η = {_nice(spec['learning_rate'])}:")
+        report.add(Derivation([_LOSS_FORMULAS[spec["loss"]],
+                               Math(_sym("w"), GETS, _sym("w"), MINUS, Sym("eta"), TIMES,
+                                    Partial(_sym("E"), _sym("w")))]))
         computing = [u for units in by_layer[1:] for u in units]
         n_weights = sum(a * b for a, b in zip(spec["layers"], spec["layers"][1:]))
         step = "" if self.steps == 1 else " (step 1)"
         backward = (f"units {computing[-1]} down to {computing[0]}" if len(computing) > 1
                     else f"unit {computing[0]}")
         questions = [
-            f"Forward pass{step}: the net input z_j and the activation o_j of "
-            f"{_unit_range(computing)}.",
+            Math(Text(f"Forward pass{step}: the net input "), _sym("z", "j"),
+                 Text(" and the activation "), _sym("o", "j"),
+                 Text(f" of {_unit_range(computing)}.")),
             "The error E of the output.",
-            f"Backward pass: the error term e_j = dE/dz_j of {backward}, from the output "
-            "down.",
-            f"The gradients: dE/dw_ij = e_j o_i of the {n_weights} weights and dE/db_j = e_j "
-            f"of the {len(computing)} biases.",
+            Math(Text("Backward pass: the error term "), _sym("e", "j"), EQ,
+                 Partial(_sym("E"), _sym("z", "j")), Text(f" of {backward}, from the output "
+                                                          "down.")),
+            Math(Text("The gradients: "), Partial(_sym("E"), _sym("w", "ij")), EQ,
+                 _sym("e", "j"), TIMES, _sym("o", "i"), Text(f" of the {n_weights} weights "
+                                                             "and "),
+                 Partial(_sym("E"), _sym("b", "j")), EQ, _sym("e", "j"),
+                 Text(f" of the {len(computing)} biases.")),
             "The new weights and biases.",
             "Check: the error E with the new weights (it should be smaller).",
         ]
@@ -270,7 +303,8 @@ class Exercise:
             questions.append(f"Repeat 1-6 on the same example for steps 2 to {self.steps}, "
                              "each starting from the weights the step before it left.")
         report.add("Compute:")
-        report.add(*(f"{n}. {q}" for n, q in enumerate(questions, start=1)))
+        report.add(*(Math(Text(f"{n}. ")) + q if isinstance(q, Math) else f"{n}. {q}"
+                     for n, q in enumerate(questions, start=1)))
         return report
 
     def solution_report(self, digits=None):
@@ -292,14 +326,19 @@ class Exercise:
     def _repr_latex_(self):
         return self.render("latex")
 
-    def render(self, fmt="text", solutions=False, digits=None):
+    def render(self, fmt="text", solutions=False, digits=None, standalone=False):
         """The question sheet as ``"text"``, ``"markdown"`` or ``"latex"``, followed by
-        the solution when ``solutions`` is true."""
+        the solution (on a page of its own in LaTeX) when ``solutions`` is true;
+        ``standalone`` makes the LaTeX a document that compiles on its own."""
         lookup(dict.fromkeys(SHEET_FORMATS), fmt, "format")
+        if standalone and fmt != "latex":
+            raise DescentValueError(f"standalone is for the LaTeX sheet; {fmt!r} is complete "
+                                    "as it is")
         text = self.question_report().render(fmt)
         if solutions:
-            text += "\n" + self.solution_report(digits=digits).render(fmt)
-        return text
+            text += ("\n\\newpage\n" if fmt == "latex" else "\n") + \
+                self.solution_report(digits=digits).render(fmt)
+        return latex_document(text) if standalone else text
 
 
 def make_exercise(seed, layers=(3, 2, 1), activation="sigmoid", loss="sse", steps=1):

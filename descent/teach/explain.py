@@ -8,6 +8,7 @@ The numbers come from descent's own engine (forward pass, ``backward()``, update
 from separate formulas.
 """
 
+import inspect
 import json
 import math
 import sys
@@ -21,7 +22,7 @@ from descent import losses as losses_module
 from descent.errors import DescentTypeError, DescentValueError
 from descent.nn.activations import Activation, activation_module
 from descent.nn.layers import Linear, Sequential
-from descent.optim.optimizers import get_optimizer
+from descent.optim.optimizers import OPTIMIZERS, get_optimizer
 from descent.teach.derive import derivation, supported
 from descent.teach.mathtext import EQ, GETS, MINUS, TIMES, Math, Partial, Sym, Text, written
 from descent.teach.report import Report, Table
@@ -160,8 +161,20 @@ def _examples(layers, x, target, loss_fn, dtype):
 def _optimizer(name, parameters, lr, options):
     if not isinstance(name, str) or name.lower() not in EXPLAINED_OPTIMIZERS:
         raise DescentValueError(f"explain writes out the steps of {', '.join(EXPLAINED_OPTIMIZERS)}"
-                                f"; got optimizer {name!r}")
-    return get_optimizer(name.lower(), parameters, lr=lr, **dict(options or {}))
+                                f" (optimisers that update each weight on its own); got "
+                                f"optimizer {name!r}")
+    cls = OPTIMIZERS[name.lower()]
+    allowed = [p for p in inspect.signature(cls.__init__).parameters
+               if p not in ("self", "params", "lr")]
+    options = dict(options or {})
+    if "lr" in options:
+        raise DescentValueError("give the learning rate as learning_rate (or lr=), not as an "
+                                "optimizer setting")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise DescentValueError(f"optimizer {name.lower()!r} has no setting {unknown[0]!r}; its "
+                                f"settings are {', '.join(allowed)}")
+    return get_optimizer(name.lower(), parameters, lr=lr, **options)
 
 
 def explain(model, x, target, loss="sse", lr=0.1, steps=1, frozen=(), optimizer="sgd",
@@ -352,8 +365,8 @@ def trace_report(traces, title="One step of backpropagation", notes=(), digits=4
         (``NOTES_ROUNDING``: z and o to 3 decimals, e and gradients to 4, ...); the
         tables keep the engine's exact numbers.
     """
-    if not 0 <= digits <= 15:
-        raise DescentValueError(f"digits must be from 0 to 15, got {digits!r}")
+    if not 2 <= digits <= 15:
+        raise DescentValueError(f"digits must be from 2 to 15, got {digits!r}")
     report = Report(title, data={"steps": [t.__dict__ for t in traces]})
     report.add(*notes)
     fmt = f"{{:.{digits}f}}"
@@ -363,6 +376,13 @@ def trace_report(traces, title="One step of backpropagation", notes=(), digits=4
             if math.isfinite(value) else fmt.format(value)
 
     why_not = supported(traces[0])
+    if rounding:
+        report.add("The derivation rounds as the notes do, each value from the rounded ones "
+                   "before it; the step's loss and the tables keep the engine's exact numbers.")
+    elif not why_not:
+        report.add(f"Numbers are shown to {digits} decimals; each result is worked out from "
+                   "the exact values, so a calculator fed the shown numbers can differ in the "
+                   "last digit (--round-as-notes rounds as you go, as the notes do).")
     if why_not:
         report.add(f"(No derivation: {why_not}; the tables below hold every number.)")
         blocks = []

@@ -106,7 +106,13 @@ class Text:
         return self.words
 
     def latex(self):
-        return rf"\text{{{self.words}}}"
+        escaped = "".join(_TEXT_SPECIAL.get(ch, ch) for ch in self.words)
+        return rf"\text{{{escaped}}}"
+
+
+_TEXT_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                 "^": r"\textasciicircum{}"}
 
 
 class Math:
@@ -128,16 +134,24 @@ class Math:
         return f"Math({self.text()!r})"
 
     def text(self):
-        return "".join(term.text() for term in self.terms)
+        parts, previous = [], None
+        for term in self.terms:
+            if isinstance(term, Sum) and isinstance(previous, Frac):
+                parts.append(" ")  # 1/2 Σ_k, not 1/2Σ_k
+            parts.append(term.text())
+            previous = term
+        return "".join(parts)
 
     def latex(self):
         parts, previous = [], None
         for term in self.terms:
             written = term.latex()
             # a negative number after an operator reads as one: 0.9 \cdot (-0.0435)
-            if isinstance(term, Num) and term.negative and isinstance(previous, Op) \
+            first = term.terms[0] if isinstance(term, Math) and term.terms else term
+            if isinstance(first, Num) and first.negative and isinstance(previous, Op) \
                     and previous.kind != "=":
-                written = f"({written})"
+                written = f"({written})" if first is term else \
+                    f"({first.latex()})" + written[len(first.latex()):]
             parts.append(written)
             previous = term
         return "".join(parts)

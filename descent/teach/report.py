@@ -50,8 +50,9 @@ class Code:
 
 @dataclass(repr=False)
 class Report:
-    """``blocks`` are strings (paragraphs), ``Heading``, ``Table``, ``Derivation`` and
-    ``Code`` blocks; ``data`` is the JSON payload."""
+    """``blocks`` are paragraphs (strings, or ``Math`` for a sentence with mathematics in
+    it), ``Heading``, ``Table``, ``Derivation`` and ``Code`` blocks; ``data`` is the JSON
+    payload."""
 
     title: str
     blocks: list = field(default_factory=list)
@@ -122,7 +123,7 @@ def _text(report):
         elif isinstance(block, Code):
             lines.append(block.text.rstrip("\n"))
         else:
-            lines.append(block)
+            lines.append(_cell(block))
     return "\n".join(lines) + "\n"
 
 
@@ -134,11 +135,20 @@ def _md_cell(value):
 
 
 def _aligned(lines):
-    """LaTeX lines of formulas aligned at their first ``=``."""
+    """LaTeX lines of formulas aligned at their ``=``: the symbols on the first row, each
+    further ``= ...`` (the numbers, the result) on a row of its own, so that a line fits
+    the page."""
     rows = []
     for line in lines:
-        written = line.latex()
-        rows.append(written.replace(" = ", " &= ", 1) if " = " in written else "&" + written)
+        parts = line.latex().split(" = ")
+        if len(parts) == 1:
+            rows.append("&" + parts[0])
+            continue
+        rows.append(f"{parts[0]} &= {parts[1]}")
+        tail = parts[2:]
+        if len(tail) > 1 and len(tail[-1]) < 24:  # the result joins the numbers
+            tail = [*tail[:-2], f"{tail[-2]} = {tail[-1]}"]
+        rows += [f"&= {part}" for part in tail]
     return rows
 
 
@@ -162,7 +172,7 @@ def _markdown(report):
         elif isinstance(block, Code):
             lines += [f"```{block.language}", block.text.rstrip("\n"), "```"]
         else:
-            lines.append(block)
+            lines.append(_md_cell(block) if isinstance(block, Math) else block)
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +189,10 @@ _LATEX_SYMBOLS = {"·": r"$\cdot$", "σ": r"$\sigma$", "η": r"$\eta$", "−": "
                   "≈": r"$\approx$", "λ": r"$\lambda$", "α": r"$\alpha$", "δ": r"$\delta$",
                   "ᵗ": r"\textsuperscript{t}", "₁": r"\textsubscript{1}",
                   "₂": r"\textsubscript{2}", "–": "--", "—": "---", "…": r"\dots{}",
-                  "’": "'", "“": "``", "”": "''"}
+                  "’": "'", "“": "``", "”": "''", "Δ": r"$\Delta$", "γ": r"$\gamma$",
+                  "θ": r"$\theta$", "π": r"$\pi$", "τ": r"$\tau$", "ω": r"$\omega$",
+                  "φ": r"$\phi$", "∇": r"$\nabla$", "∑": r"$\sum$", "ŷ": r"$\hat{y}$",
+                  "⋮": r"$\vdots$", "≠": r"$\neq$", "∞": r"$\infty$"}
 
 
 def _tex(text):
@@ -220,12 +233,13 @@ def _latex_block(block, heading=r"\subsection*"):
         return _latex_derivation(block)
     if isinstance(block, Code):
         return [r"\begin{verbatim}", block.text.rstrip("\n"), r"\end{verbatim}"]
-    return [_tex(block)]
+    return [_tex_cell(block)]
 
 
 PREAMBLE = (r"\documentclass{article}", r"\usepackage[utf8]{inputenc}",
             r"\usepackage[T1]{fontenc}", r"\usepackage{lmodern}", r"\usepackage{amsmath}",
-            r"\usepackage[margin=2cm]{geometry}", r"\setlength{\parindent}{0pt}")
+            r"\allowdisplaybreaks", r"\usepackage[margin=2cm]{geometry}",
+            r"\setlength{\parindent}{0pt}")
 
 
 def _latex(report, standalone=False):
@@ -233,9 +247,14 @@ def _latex(report, standalone=False):
     for block in report.blocks:
         lines.append("")
         lines += _latex_block(block)
-    if standalone:
-        lines = [*PREAMBLE, r"\begin{document}", *lines, r"\end{document}"]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return latex_document(text) if standalone else text
+
+
+def latex_document(body):
+    """LaTeX fragments (such as reports rendered one after the other) as one document."""
+    return "\n".join([*PREAMBLE, r"\begin{document}", body.rstrip("\n"),
+                      r"\end{document}"]) + "\n"
 
 
 # A frame holds this many derivation lines or table rows; longer blocks go on to the next.
@@ -291,40 +310,46 @@ def _beamer(report, standalone=False):
         lines.append(r"\end{frame}")
         lines.append("")
     if standalone:
-        lines = [r"\documentclass{beamer}", *PREAMBLE[1:5], rf"\title{{{_tex(report.title)}}}",
+        lines = [r"\documentclass{beamer}", *PREAMBLE[1:5], r"\date{}",
+                 rf"\title{{{_tex(report.title)}}}",
                  r"\begin{document}", r"\begin{frame}", r"\titlepage", r"\end{frame}", "",
                  *lines, r"\end{document}"]
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------- HTML
-def _html_cell(value):
+def _html_cell(value, typeset=True):
+    """A cell as HTML; mathematics as ``\\(...\\)`` for a notebook's MathJax to typeset, or
+    (``typeset=False``: a page on its own, which loads no script) as its plain text."""
     if isinstance(value, Math):
-        return rf"\({html.escape(value.latex())}\)"
+        return rf"\({html.escape(value.latex())}\)" if typeset else html.escape(value.text())
     return html.escape(_cell(value))
 
 
 def _html(report, standalone=False):
+    def cell(value):
+        return _html_cell(value, typeset=not standalone)
+
     parts = [f"<h3>{html.escape(report.title)}</h3>"]
     for block in report.blocks:
         if isinstance(block, Heading):
             parts.append(f"<h4>{html.escape(block.title)}</h4>")
         elif isinstance(block, Table):
-            caption = f"<caption>{_html_cell(block.caption)}</caption>" if block.caption else ""
-            head = "".join(f"<th>{_html_cell(h)}</th>" for h in block.headers)
-            body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>"
+            caption = f"<caption>{cell(block.caption)}</caption>" if block.caption else ""
+            head = "".join(f"<th>{cell(h)}</th>" for h in block.headers)
+            body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>"
                            for row in block.rows)
             parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead>"
                          f"<tbody>{body}</tbody></table>")
         elif isinstance(block, Derivation):
-            caption = f"<p><b>{_html_cell(block.caption)}</b></p>" if block.caption else ""
+            caption = f"<p><b>{cell(block.caption)}</b></p>" if block.caption else ""
             parts.append(caption + "<div>" + "".join(
-                rf"<div>\({html.escape(line.latex())}\)</div>" for line in block.lines)
+                f"<div>{cell(line)}</div>" for line in block.lines)
                 + "</div>")
         elif isinstance(block, Code):
             parts.append(f"<pre>{html.escape(block.text)}</pre>")
         else:
-            parts.append(f"<p>{html.escape(block)}</p>")
+            parts.append(f"<p>{cell(block)}</p>")
     body = "\n".join(parts)
     if standalone:
         return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"

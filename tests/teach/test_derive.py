@@ -16,7 +16,7 @@ OUTPUTS = [("sigmoid", "sse", [0.8, 0.1]), ("identity", "mse", [0.5, -1.0]),
                                             [1.0, 0.0]),
            ("softmax", "cross_entropy", [1]), ("identity", "cross_entropy", [0]),
            ("softmax", "sse", [0.0, 1.0]), ("tanh", "mae", [0.3, -0.2]),
-           ("identity", "poisson", [2.0, 0.0])]
+           ("identity", "poisson", [2.0, 0.0]), ("softmax", "nll", [1])]
 OPTIMIZERS = [("sgd", {}), ("sgd", {"momentum": 0.9}), ("sgd", {"momentum": 0.8,
                                                                "nesterov": True}),
               ("sgd", {"momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1}),
@@ -187,9 +187,10 @@ def test_an_adam_step_written_out_with_its_moments_and_bias_corrections():
     assert w["state_after"]["exp_avg_sq"] == pytest.approx(7.8718e-06, rel=1e-4)
     assert w["new_value"] == pytest.approx(0.6, abs=1e-6)
     report = trace_report(traces, digits=6)
-    assert _line(report, "m[w12] ←").endswith("= 0.9 · 0 + 0.1 · -0.088723 = -0.0088723")
-    assert _line(report, "v[w12] ←").endswith("= 7.8719e-6")
-    assert _line(report, "m̂[w12] =").endswith("= -0.088723")
+    assert _line(report, "m[w12] ←").endswith("= 0.9 · 0 + 0.1 · -0.0887235 = -0.00887235")
+    assert _line(report, "v[w12] ←").endswith("= 7.87185e-6")
+    assert _line(report, "m̂[w12] =").endswith("= -0.0887235")
+    assert _line(report, "u[w12] =").endswith("= -0.0887235/(√0.00787185 + 1e-08) = -1")
     assert _line(report, "w12 ←").endswith("= 0.6")
 
 
@@ -232,3 +233,32 @@ def test_a_float32_network_is_written_out_with_its_own_float32_numbers():
     assert values[0]["examples"][0]["e"][4] == engine[4]["error"]
     for row in traces[0].weights:
         assert values[0]["new_value"][row["name"]] == row["new_value"]
+
+
+def _evaluates(line):
+    """The numbers of a text derivation line, after its symbols: each '= ...' part."""
+    return [part.strip() for part in line.split(" = ")[1:]]
+
+
+def test_a_negated_loss_keeps_its_brackets():
+    # E = -(t ln o + (1 - t) ln(1 - o)) for one sigmoid output: the minus covers both terms
+    spec = {"layers": [2, 1], "activations": ["sigmoid"], "weights": [[[0.3], [0.2]]],
+            "biases": [[0.0]], "loss": "bce", "learning_rate": 0.5, "input": [1, 0],
+            "target": [0]}
+    report = trace_report(network_from_spec(spec).trace())
+    line = _line(report, "E =")
+    assert line.startswith("E = -(t3 · ln(o3) + (1 - t3) · ln(1 - o3))")
+    # o3 = σ(0.3) = 0.574443; E = -ln(1 - 0.574443) = 0.854355
+    assert line.endswith("= 0.8544")
+
+
+def test_nll_of_a_softmax_is_written_as_its_cross_entropy():
+    spec = {"layers": [2, 2], "activations": ["softmax"], "weights": [[[0.3, -0.2], [0.1, 0.4]]],
+            "biases": [[0.0, 0.0]], "loss": "nll", "learning_rate": 0.5, "input": [1, 1],
+            "target": [1]}
+    traces = network_from_spec(spec).trace()
+    report = trace_report(traces)
+    # z = (0.4, 0.2): p4 = e^0.2 / (e^0.4 + e^0.2) = 0.450166, E = -ln p4 = 0.798139
+    assert _line(report, "E =").endswith("= 0.7981")
+    assert traces[0].loss_before == pytest.approx(0.798139, abs=1e-6)
+    assert _line(report, "e4 =").endswith("= -0.5498")

@@ -104,7 +104,7 @@ def test_the_sheet_does_not_give_the_answers(seed):
     # every number on the sheet is given data (one decimal at most), never a result;
     # the activations' formulas hold constants (leaky_relu's slope 0.01)
     given = "\n".join(line for line in questions.splitlines()
-                      if not line.startswith("Activations:"))
+                      if not line.startswith("  LeakyReLU("))
     decimals = [n.split(".")[1] for n in NUMBER.findall(given) if "." in n]
     assert all(len(d) == 1 for d in decimals)
     (trace, *_) = exercise.traces()
@@ -124,10 +124,13 @@ def test_the_sheet_names_units_and_weights_as_the_notes_do():
     assert "| from unit 1 | w14 = -0.9 | w15 = 1 |" in text
     assert "| bias | b6 = 0.3 |" in text
     assert "Input: x1 = 1, x2 = 1, x3 = 0 (" in text and "Target: t6 = 0." in text
-    assert "lr = 0.2" in text and "E = 1/2 sum_k (t_k - o_k)^2" in text
-    for what in ("net input z_j", "activation o_j", "error E", "error term e_j",
+    assert "learning rate η = 0.2" in text
+    assert r"E &= \frac{1}{2}\sum_{k} {\left(t_{k} - o_{k}\right)}^{2}" in text
+    plain = make_exercise(1).render("text")
+    assert "E = 1/2 Σ_k (t_k - o_k)²" in plain and "w ← w - η · ∂E/∂w" in plain
+    for what in ("net input z_j", "activation o_j", "error E", "error term e_j = ∂E/∂z_j",
                  "8 weights", "3 biases", "new weights"):
-        assert what in text
+        assert what in plain
     labels = make_exercise(2, layers=(2, 3), loss="cross_entropy").render("text")
     assert re.search(r"Target: class (\d) \(counting from 0\), the output unit \d: t3 = ", labels)
 
