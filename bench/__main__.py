@@ -30,6 +30,10 @@ Options:
   --seed N         data, weights and batch order (default 0)
   --json PATH      where to write the results (default bench-results/results.json)
   --quiet          no per-run progress lines on stderr
+
+Memory and speed of training on tables larger than memory (streamed within --memory,
+against the same tables read whole) are a benchmark of their own: python -m bench.scale
+(docs/scale.md).
 """
 
 import argparse

@@ -67,3 +67,15 @@ __all__ = [
     "set_default_dtype", "slope", "sqrt", "stack", "stopping", "sum", "tensor", "teach",
     "to_dot", "trace_report", "train", "train_perceptron", "training", "transpose", "where",
 ]
+
+# The faces are imported when first used (``descent.distributed.train``), so that
+# ``import descent`` needs NumPy alone.
+_FACES = ("cli", "distributed", "interop", "playground", "plot", "sklearn", "tabular")
+
+
+def __getattr__(name):
+    if name in _FACES:
+        import importlib
+
+        return importlib.import_module(f"descent.{name}")
+    raise AttributeError(f"module 'descent' has no attribute {name!r}")

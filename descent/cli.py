@@ -22,6 +22,7 @@ from descent.teach import demo, exercise
 from descent.teach.derive import NOTES_ROUNDING
 from descent._version import __version__
 from descent.files.archive import check_output_path, write_atomically
+from descent.data.streaming import DEFAULT_MEMORY_MB
 from descent.errors import DescentError
 from descent.teach.examples import EXAMPLES, build_example
 from descent.teach.explain import load_spec, trace_report
@@ -110,7 +111,9 @@ def build_parser():
         description="Train an MLP on a table. Numeric columns are standardised and other "
                     "columns one-hot encoded; both are stored in the model file. Without "
                     "DATA, trains on scikit-learn's handwritten digits.")
-    train.add_argument("data", nargs="?", metavar="DATA", help="CSV, TSV or Parquet file")
+    train.add_argument("data", nargs="?", metavar="DATA",
+                       help="CSV, TSV or Parquet file, a folder of them, or a glob in quotes "
+                            "('data/*.parquet')")
     train.add_argument("--target", help="the column to predict (default: the last one)")
     train.add_argument("--features", type=_names, metavar="COLS",
                        help="the feature columns, e.g. a,b,c (default: all but the target)")
@@ -147,13 +150,31 @@ def build_parser():
     train.add_argument("--checkpoint", metavar="FILE",
                        help="save the run's full state here every --checkpoint-every epochs")
     train.add_argument("--checkpoint-every", type=_integer(1), default=1, metavar="N")
+    train.add_argument("--memory", type=_number(0), default=DEFAULT_MEMORY_MB, metavar="MB",
+                       help=f"memory budget for the data (default {DEFAULT_MEMORY_MB} MB): "
+                            "data that fits is read whole, as always; a larger table is "
+                            "read a block at a time within the budget, its statistics "
+                            "from one streaming pass, blocks and rows shuffled in a buffer, "
+                            "validation rows held out by a hash of their position")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint if it exists (same data and options)")
+    cluster = train.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", metavar="ADDRESS",
+                         help="train on the Dask cluster whose scheduler is at ADDRESS "
+                              "(tcp://host:8786); its workers read DATA")
+    cluster.add_argument("--workers", type=_integer(1), metavar="N",
+                         help="train on a local Dask cluster of N worker processes")
+    train.add_argument("--sync-every", type=_integer(1), metavar="H",
+                       help="with --dask or --workers: local SGD, averaging the workers' "
+                            "weights every H steps (default: one synchronous step a batch)")
 
     evaluate = commands.add_parser("evaluate", help="metrics of a model on labelled data")
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     evaluate.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    evaluate.add_argument("--memory", type=_number(0), default=DEFAULT_MEMORY_MB, metavar="MB",
+                          help=f"memory budget for the data (default {DEFAULT_MEMORY_MB} MB); "
+                               "a larger table is read a block at a time")
 
     predict = commands.add_parser("predict", help="predict every row of a data file")
     predict.add_argument("model")
@@ -161,6 +182,10 @@ def build_parser():
     predict.add_argument("-o", "--output", help="CSV file to write (default, or '-': "
                          "standard output)")
     predict.add_argument("--proba", action="store_true", help="class probabilities")
+    predict.add_argument("--memory", type=_number(0), default=DEFAULT_MEMORY_MB, metavar="MB",
+                         help=f"memory budget for the data (default {DEFAULT_MEMORY_MB} MB); "
+                              "a larger table is read a block at a time, each block's "
+                              "predictions written as they are made")
 
     info = commands.add_parser("info", help="architecture, preprocessing and training summary")
     info.add_argument("model")
@@ -240,6 +265,18 @@ def build_parser():
                     "'descent[onnx]'.")
     export.add_argument("model")
     export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    playground = commands.add_parser(
+        "playground", help="a page in the browser where a network learns, step by step",
+        description="Start the playground's local server, print its URL and open it in the "
+                    "browser: build a small network, watch it learn, and see the numbers "
+                    "behind any update. Needs pip install 'descent[playground]'.")
+    playground.add_argument("--port", type=_integer(0), default=0,
+                            help="the port to listen on (default 0: a free one)")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="the address to listen on (default 127.0.0.1: this machine "
+                                 "only)")
+    playground.add_argument("--no-browser", action="store_true",
+                            help="print the URL without opening a browser")
     for command in commands.choices.values():  # --debug after the command name too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the Python traceback of an internal error")
@@ -325,6 +362,10 @@ def _metrics_table(record, regression):
 def _check_train_options(args):
     if args.resume and not args.checkpoint:
         raise DescentError("--resume needs --checkpoint FILE")
+    if (args.dask or args.workers) and args.data is None:
+        raise DescentError("--dask and --workers train on a data file: give DATA")
+    if args.sync_every and not (args.dask or args.workers):
+        raise DescentError("--sync-every is for training on a cluster (--dask or --workers)")
     if args.early_stopping is not None and not args.validation:
         raise DescentError("--early-stopping watches the validation loss: it needs "
                            "--validation above 0 (e.g. 0.2)")
@@ -343,29 +384,58 @@ def _check_train_options(args):
                   ("checkpoint", args.checkpoint), ("plot", args.plot)])
 
 
+def _described(path, table, memory):
+    """``path`` and the size of the table read from it, for the report and the model."""
+    if hasattr(table, "parts"):  # a TableSource: read a block at a time
+        return f"{table.describe()}, read in blocks within --memory {memory:g} MB"
+    return f"{path} ({len(table)} rows, {table.shape[1]} columns)"
+
+
+def _check_parts(path, outputs):
+    """Refuse an output that is one of the files of a table in several (a folder or a
+    glob), as ``_check_paths`` refuses one that is the data file."""
+    from descent.data.streaming import data_files
+
+    parts = data_files(path)
+    if len(parts) > 1:
+        _check_paths([("data file", str(part)) for part in parts], outputs)
+
+
 def run_train(args, out):
-    from descent.tabular import fit_table, read_table
+    from descent.tabular import fit_table, load_table
 
     _check_train_options(args)
     report_out = sys.stderr if args.output == STDOUT else out
-    if args.data is None:
-        frame, target, description = _builtin_digits()
-        target = args.target or target
+    options = dict(task=args.task, features=args.features, drop=args.drop,
+                   hidden=args.hidden, activation=args.activation,
+                   loss=args.loss, optimizer=args.optimizer, lr=args.lr,
+                   batch_size=args.batch_size, epochs=args.epochs,
+                   validation=args.validation or None, early_stopping=args.early_stopping,
+                   seed=args.seed, dropna=args.dropna,
+                   progress=False if args.no_progress else None,
+                   checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                   resume=args.resume)
+    if args.data is not None:
+        _check_parts(args.data, [("model file", args.output), ("history file", args.history),
+                                 ("checkpoint", args.checkpoint), ("plot", args.plot)])
+    if args.dask or args.workers:
+        from descent.distributed import cli_train
+
+        # it reports what it trains on and records the data in the model itself
+        model, history = cli_train(args.data, args.target, address=args.dask,
+                                   workers=args.workers, sync_every=args.sync_every,
+                                   out=report_out, **options)
     else:
-        frame = read_table(args.data)
-        target = args.target or str(frame.columns[-1])
-        description = f"{args.data} ({len(frame)} rows, {frame.shape[1]} columns)"
-    report_out.write(f"Training on {description}; target column {target!r}\n")
-    model, history = fit_table(
-        frame, target, task=args.task, features=args.features, drop=args.drop,
-        hidden=args.hidden, activation=args.activation,
-        loss=args.loss, optimizer=args.optimizer, lr=args.lr,
-        batch_size=args.batch_size, epochs=args.epochs,
-        validation=args.validation or None, early_stopping=args.early_stopping,
-        seed=args.seed, dropna=args.dropna, progress=False if args.no_progress else None,
-        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-        resume=args.resume)
-    model.metadata["training"]["data"] = description
+        if args.data is None:
+            frame, target, description = _builtin_digits()
+            target = args.target or target
+        else:
+            frame = load_table(args.data, memory=args.memory)
+            target = args.target or str(frame.columns[-1])
+            description = _described(args.data, frame, args.memory)
+        report_out.write(f"Training on {description}; target column {target!r}\n")
+        model, history = fit_table(frame, target, memory=args.memory, **options)
+        model.metadata["training"]["data"] = description
     _write_output(args.output, lambda path: save(model, path), out, ".descent")
     if args.history:
         text = history.to_json() if args.history.endswith(".json") else history.to_csv()
@@ -390,10 +460,11 @@ def run_train(args, out):
 
 
 def run_evaluate(args, out):
-    from descent.tabular import evaluate_table, read_table
+    from descent.tabular import evaluate_table, load_table
 
     model = load(args.model)
-    result = evaluate_table(model, read_table(args.data))
+    result = evaluate_table(model, load_table(args.data, memory=args.memory),
+                            memory=args.memory)
     report = Report(f"Evaluation of {args.model} on {args.data} ({result['rows']} rows)",
                     data=result)
     if result["task"] == "regression":
@@ -417,26 +488,45 @@ def run_evaluate(args, out):
 def run_predict(args, out):
     import pandas
 
-    from descent.tabular import predict_table, read_table
+    from descent.tabular import load_table, predict_blocks, predict_table, table_metadata
 
     _check_paths([("model file", args.model), ("data file", args.data)],
                  [("predictions file", args.output)])
+    _check_parts(args.data, [("predictions file", args.output)])
     model = load(args.model)
-    frame = read_table(args.data)
-    predictions = predict_table(model, frame, proba=args.proba)
-    target = model.metadata["target"]
-    if args.proba:
-        if target["task"] != "classification":
-            raise DescentError("--proba needs a classification model")
-        table = pandas.DataFrame(predictions,
-                                 columns=[f"p({c})" for c in target["classes"]])
-    else:
-        table = pandas.DataFrame({target["name"]: predictions})
-    text = table.to_csv(index=False)
+    frame = load_table(args.data, memory=args.memory)
+
+    def csv_text(predictions, header=True):
+        target = model.metadata["target"]
+        if args.proba:
+            if target["task"] != "classification":
+                raise DescentError("--proba needs a classification model")
+            table = pandas.DataFrame(predictions,
+                                     columns=[f"p({c})" for c in target["classes"]])
+        else:
+            table = pandas.DataFrame({target["name"]: predictions})
+        return table.to_csv(index=False, header=header)
+
+    if not hasattr(frame, "parts"):  # read whole
+        text = csv_text(predict_table(model, frame, proba=args.proba))
+        if args.output in (None, STDOUT):
+            out.write(text)
+        else:
+            _write_atomically(args.output, text)
+        return 0
+    # a table read a block at a time: each block's predictions are written as they are
+    # made (to a temporary file renamed at the end, unless to standard output)
+    _, target = table_metadata(model)
+    if args.proba and target["task"] != "classification":
+        raise DescentError("--proba needs a classification model")
+    texts = (csv_text(predictions, header=index == 0) for index, predictions in
+             enumerate(predict_blocks(model, frame, args.proba, args.memory)))
     if args.output in (None, STDOUT):
-        out.write(text)
+        for text in texts:
+            out.write(text)
     else:
-        _write_atomically(args.output, text)
+        write_atomically(args.output, lambda handle: handle.writelines(
+            text.encode("utf-8") for text in texts))
     return 0
 
 
@@ -578,9 +668,25 @@ def run_export(args, out):
     return 0
 
 
+def run_playground(args, out):
+    if args.port > 65535:
+        raise DescentError(f"--port must be from 0 to 65535, got {args.port}")
+    try:
+        from descent.playground.server import serve
+    except ImportError as error:
+        raise DescentError(f"the playground needs its extra ({error.name} is missing): pip "
+                           "install 'descent[playground]'") from None
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser, out=out)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): the server has shut down cleanly
+        pass
+    out.write("descent playground: stopped\n")
+    return 0
+
+
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict,
             "info": run_info, "plot": run_plot, "explain": run_explain,
-            "exercise": run_exercise, "export": run_export}
+            "exercise": run_exercise, "export": run_export, "playground": run_playground}
 
 
 def _terminated(signum, frame):

@@ -5,6 +5,9 @@ library functions.
 features (standardised numbers, one-hot categories), trains an MLP and stores the
 preprocessing, class names and a training summary in ``model.metadata`` so that the model
 file alone is enough to predict; ``predict_table`` and ``evaluate_table`` apply it.
+``load_table`` reads a table whole when it fits in a memory budget, and otherwise gives a
+``TableSource`` that ``fit_table``, ``evaluate_table`` and ``predict_blocks`` read a
+block at a time (``descent.data.streaming``).
 """
 
 from pathlib import Path
@@ -15,7 +18,11 @@ from descent.training import metrics
 from descent._version import __version__
 from descent.autograd.backend import as_rng
 from descent.data.preprocessing import encode_labels, split_indices
-from descent.data.encoding import TableEncoder, check_complete, feature_columns, missing_rows
+from descent.data.streaming import (DEFAULT_MEMORY_MB, READERS, TableDataset, TableSource,
+                                    read_blocks)
+from descent.data.encoding import (DataError, Moments, TableEncoder, TargetSummary,
+                                   check_complete, feature_columns, missing_rows,
+                                   table_labels)
 from descent.files.archive import json_safe
 from descent.files.model import MAX_PARAMETERS
 from descent.optim.optimizers import get_optimizer
@@ -23,15 +30,7 @@ from descent.errors import DescentError, DescentValueError
 from descent.nn.layers import MLP, Linear
 from descent.training.stopping import EarlyStopping
 from descent.nn.inspect import class_probabilities, predict
-from descent.training.loop import train
-
-READERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": ",", ".parquet": None,
-           ".pq": None}
-_CLASSIFICATION_MAX_INTEGER_CLASSES = 20
-
-
-class DataError(DescentValueError):
-    """A data file cannot be read or used."""
+from descent.training.loop import r2_from_sums, train
 
 
 def _pandas():
@@ -83,25 +82,23 @@ def read_table(path):
     return frame
 
 
-def infer_table_task(values):
-    """``"classification"`` for text, booleans or few distinct integers; else regression."""
-    values = np.asarray(values)
-    if values.dtype.kind in "iu":
-        return ("classification" if len(np.unique(values)) <= _CLASSIFICATION_MAX_INTEGER_CLASSES
-                else "regression")
-    return "regression" if values.dtype.kind == "f" else "classification"
-
-
-def _labels(values):
-    values = np.asarray(values)
-    return values if values.dtype.kind in "iub" else values.astype(str)
+def load_table(path, memory=DEFAULT_MEMORY_MB):
+    """The table at ``path`` (a CSV, TSV or Parquet file, a folder of them or a glob):
+    a pandas DataFrame when reading it whole is estimated to fit in ``memory`` MB (for
+    one file, what ``read_table`` gives), else a ``TableSource`` that ``fit_table``,
+    ``evaluate_table`` and ``predict_blocks`` read a block at a time within the budget.
+    """
+    source = TableSource(path)
+    if source.estimated_memory() > memory * 2 ** 20:
+        return source
+    return read_table(path) if len(source.parts) == 1 else source.read_all()
 
 
 def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,),
               activation="relu", loss=None, optimizer="adam", lr=None, batch_size=None,
               epochs=100, validation=0.2, early_stopping=None, seed=0, dropna=False,
               progress=None, callbacks=(), checkpoint=None, checkpoint_every=1,
-              resume=False):
+              resume=False, memory=DEFAULT_MEMORY_MB):
     """Train an MLP on a table; return ``(model, history)``.
 
     ``target`` names the column to predict; the features are ``features`` (default:
@@ -110,12 +107,26 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
     examples, or all of them when there are fewer; 0 means all of them (batch gradient
     descent); a size larger than the training rows is an error.
 
+    ``frame`` is a DataFrame, or a ``TableSource`` (``load_table`` gives one for a table
+    too large for ``memory`` MB): that is read a block at a time (a ``TableDataset``)
+    within the budget, its encoding learned in one streaming pass over the training
+    rows, its validation rows held out by a hash of their position (``held_out``)
+    rather than drawn at random; the rest is as for a DataFrame.
+
     After early stopping the model holds the best epoch's weights;
     ``model.metadata["training"]`` says which epoch that is (``saved_epoch``) and holds
     its metrics (``final``). Regression metrics (``mse``, ``mae``) in the history and
     the metadata are in the target's own units; ``loss`` is on the standardised target
     the network is trained on.
     """
+    options = dict(hidden=hidden, activation=activation, loss=loss, optimizer=optimizer,
+                   lr=lr, epochs=epochs, validation=validation,
+                   early_stopping=early_stopping, seed=seed, progress=progress,
+                   callbacks=callbacks, checkpoint=checkpoint,
+                   checkpoint_every=checkpoint_every, resume=resume)
+    if isinstance(frame, TableSource):
+        return _fit_source(frame, target, task, features, drop, dropna, batch_size, memory,
+                           options)
     features = feature_columns(frame.columns, target, features, drop)
     columns = [*features, target]
     if dropna:
@@ -124,86 +135,118 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
             raise DataError("no rows are left after dropping those with missing values")
     targets = np.asarray(frame[target].to_numpy())
     check_complete(frame, columns)
-    task = infer_table_task(targets) if task == "auto" else task
-    if task not in ("classification", "regression"):
-        raise DataError(f"task must be 'classification', 'regression' or 'auto', got {task!r}")
+    summary = TargetSummary(target)
+    summary.count(targets)
+    task = summary.task(task)
     stratify = None
     if task == "classification":
-        if targets.dtype.kind == "f" and not np.all(np.mod(targets, 1) == 0):
-            example = targets[np.mod(targets, 1) != 0][0].item()
-            raise DataError(f"classification needs class labels, but the target {target!r} "
-                            f"holds numbers with fractions (such as {example:g}); use --task "
-                            "regression to predict a number")
-        targets = _labels(targets)
-        classes = np.unique(targets)
-        if len(classes) < 2:
-            raise DataError(f"the target column {target!r} has a single class "
-                            f"({classes[0].item()!r}); classification needs at least two")
+        summary.classes()  # whole numbers, two or more
+        targets = table_labels(targets)
         stratify = targets
-    elif targets.dtype.kind not in "iuf":
-        raise DataError(f"regression needs numbers in {target!r}, found values like "
-                        f"{targets[0]!r}; use --task classification for labels")
+    else:
+        summary.check_numbers()
     rng = as_rng(seed)
     if validation:
         keep, held = split_indices(len(frame), validation, stratify, rng)
     else:
         keep, held = np.arange(len(frame)), np.array([], dtype=np.intp)
     encoder = TableEncoder().fit(frame.iloc[keep], features, categories_from=frame)
-    X = _representable(encoder.transform(frame), encoder, np.float32)
-    target_info = {"name": target, "task": task}
+    X = encoder.check_representable(encoder.transform(frame), np.float32)
     if task == "classification":
-        codes, classes = encode_labels(targets)
+        y, classes = encode_labels(targets)
+        target_info = {"name": target, "task": task, "classes": classes.tolist()}
+    else:
+        values = targets.astype(np.float64)
+        mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
+        y = (values - mean) / scale
+        target_info = {"name": target, "task": task, "mean": mean, "scale": scale}
+    effective_batch = (None if batch_size == 0
+                       else batch_size or (32 if len(keep) > 32 else None))
+    return _fit_network((X[keep], y[keep]), (X[held], y[held]) if len(held) else None,
+                        encoder, features, target_info, len(keep), len(held), rng,
+                        effective_batch, **options)
+
+
+def _fit_source(source, target, task, features, drop, dropna, batch_size, memory, options):
+    """``fit_table`` on a table read a block at a time (a ``TableDataset``)."""
+    seed = options["seed"]
+    rng = as_rng(seed)
+    split_seed = int(seed) if isinstance(seed, (int, np.integer)) else \
+        int(rng.integers(2 ** 32))
+    data = TableDataset(source, target, features=features, drop=drop or None, task=task,
+                        validation=options["validation"] or 0.0, seed=split_seed,
+                        dropna=dropna, memory=memory, standardize_target=True)
+    if data.task == "classification":
+        target_info = {"name": data.target, "task": data.task,
+                       "classes": data.classes.tolist()}
+    else:
+        target_info = {"name": data.target, "task": data.task, "mean": data.target_mean,
+                       "scale": data.target_scale}
+    effective_batch = (None if batch_size == 0
+                       else batch_size or (32 if len(data) > 32 else None))
+    if effective_batch is None and not data.in_memory:
+        raise DataError(f"batch gradient descent (--batch-size 0) needs all {len(data)} "
+                        f"training rows at once, more than --memory {memory:g} MB holds; "
+                        "use mini-batches (--batch-size 32) or raise --memory")
+    held = 0 if data.validation is None else len(data.validation)
+    model, history = _fit_network((data, None), None, data.encoder, data.features,
+                                  target_info, len(data), held, rng, effective_batch,
+                                  **options)
+    model.metadata["training"]["memory_mb"] = memory
+    return model, history
+
+
+def _fit_network(data, validation_data, encoder, features, target_info, rows,
+                 validation_rows, rng, batch_size, *, hidden, activation, loss, optimizer,
+                 lr, epochs, validation, early_stopping, seed, progress, callbacks,
+                 checkpoint, checkpoint_every, resume):
+    """Build the MLP for an encoded table, train it on ``data`` (``(X, y)``, or a
+    dataset and None) and describe the run in ``model.metadata``."""
+    if target_info["task"] == "classification":
         loss = loss or "cross_entropy"
-        outputs, output, train_task = classification_head(loss, len(classes))
-        y = codes
-        target_info["classes"] = classes.tolist()
+        outputs, output, train_task = classification_head(loss, len(target_info["classes"]))
     else:
         loss = loss or "mse"
         if loss not in REGRESSION_LOSSES:
             raise DataError(f"loss {loss!r} is for classification; a regression target "
                             f"takes {', '.join(REGRESSION_LOSSES)} (or --task "
                             "classification for class labels)")
-        values = targets.astype(np.float64)
-        mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
-        y, outputs, output, train_task = (values - mean) / scale, 1, None, None
-        target_info.update(mean=mean, scale=scale)
-    sizes = [X.shape[1], *hidden, outputs]
+        outputs, output, train_task = 1, None, None
+    sizes = [encoder.width, *hidden, outputs]
     parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     if parameters > MAX_PARAMETERS:
         raise DataError(f"a network of layers {sizes} has {parameters:,} parameters, more "
                         f"than a model file holds ({MAX_PARAMETERS:,}); use smaller "
                         "--hidden layers")
     model = MLP(sizes, activation=activation, output=output, rng=rng)
-    if early_stopping is not None and not len(held):
+    if early_stopping is not None and not validation_rows:
         raise DataError("early stopping watches the validation loss: it needs validation "
                         "rows (validation above 0)")
     stop = [EarlyStopping(patience=early_stopping)] if early_stopping is not None else []
-    effective_batch = (None if batch_size == 0
-                       else batch_size or (32 if len(keep) > 32 else None))
     optimizer_used = get_optimizer(optimizer, model.parameters(),
                                    **({} if lr is None else {"lr": lr}))
-    history = train(model, X[keep], y[keep], loss=loss, optimizer=optimizer_used,
-                    task=train_task, batch_size=effective_batch,
+    history = train(model, *data, loss=loss, optimizer=optimizer_used,
+                    task=train_task, batch_size=batch_size,
                     epochs=epochs, seed=_shuffle_seed(seed, rng), stop=stop,
-                    validation=(X[held], y[held]) if len(held) else None,
+                    validation=validation_data,
                     progress=progress, callbacks=callbacks, checkpoint=checkpoint,
                     checkpoint_every=checkpoint_every, resume=resume)
-    if task == "regression":
+    if target_info["task"] == "regression":
         _in_target_units(history, target_info["scale"])
     saved = next((r for r in history.records if r["epoch"] == history.best_epoch),
                  history.last)
     model.metadata = {
         "preprocessing": encoder.to_dict(),
         "target": target_info,
-        "training": {"descent_version": __version__, "rows": int(len(keep)),
-                     "validation_rows": int(len(held)), "epochs": len(history),
+        "training": {"descent_version": __version__, "rows": int(rows),
+                     "validation_rows": int(validation_rows), "epochs": len(history),
                      "saved_epoch": saved.get("epoch"),
                      "stop_reason": history.stop_reason, "loss": loss,
                      "optimizer": optimizer if isinstance(optimizer, str)
                      else type(optimizer).__name__,
                      "optimizer_options": json_safe(optimizer_used.hyper),
                      "lr": optimizer_used.lr,
-                     "batch_size": effective_batch or int(len(keep)),
+                     "batch_size": batch_size or int(rows),
                      "validation": validation or 0.0, "early_stopping": early_stopping,
                      "seed": seed if isinstance(seed, int) else None,
                      "features": features,
@@ -259,27 +302,10 @@ def classification_head(loss, classes):
     raise DataError(f"unknown loss {loss!r} for classification")
 
 
-def _prepared(model, frame):
+def _prepared(model, frame, where=None):
     encoder, target = table_metadata(model)
-    return _representable(encoder.transform(frame), encoder, model._input_dtype()), target
-
-
-def _representable(X, encoder, dtype):
-    """``X``, checked to fit the network's float type once standardised (a value of 1e39
-    is infinite in float32; one near 1e308 overflows the standardisation itself)."""
-    limit = np.finfo(dtype).max
-    with np.errstate(over="ignore", invalid="ignore"):
-        bad = ~(np.abs(X) <= limit)
-    if not bad.any():
-        return X
-    row, position = np.argwhere(bad)[0]
-    ends = np.cumsum([1 if c["kind"] == "numeric" else len(c["categories"])
-                      for c in encoder.columns])
-    column = encoder.columns[int(np.searchsorted(ends, position, side="right"))]["name"]
-    raise DataError(f"column {column!r}, data row {row} (counting from 0): the value is too "
-                    f"large for the network's {np.dtype(dtype).name} numbers once "
-                    f"standardised (beyond ±{limit:.3g}, or its column's spread overflows); "
-                    "rescale the column or drop it")
+    X = encoder.transform(frame, where)
+    return encoder.check_representable(X, model._input_dtype(), where), target
 
 
 def table_metadata(model):
@@ -347,16 +373,18 @@ def encode_features(model, frame):
     return _prepared(model, frame)[0]
 
 
-def predict_table(model, frame, proba=False):
-    """Predictions for each row: class names (or probabilities) or numbers."""
-    X, target = _prepared(model, frame)
+def predict_table(model, frame, proba=False, where=None):
+    """Predictions for each row: class names (or probabilities) or numbers. ``where(row)``
+    names the rows of a block of a larger table in messages."""
+    X, target = _prepared(model, frame, where)
     if target["task"] == "regression":
         output = predict(model, X).astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             values = output[:, 0] * target["scale"] + target["mean"]
         if not np.all(np.isfinite(values)):
             row = int(np.argmax(~np.isfinite(values)))
-            raise DataError(f"the prediction for data row {row} (counting from 0) is not a "
+            named = where(row) if where else f"data row {row} (counting from 0)"
+            raise DataError(f"the prediction for {named} is not a "
                             f"finite number (the stored target scale is "
                             f"{target['scale']:.3g}); the model file may be damaged")
         return values
@@ -364,6 +392,14 @@ def predict_table(model, frame, proba=False):
     if proba:
         return probabilities
     return np.asarray(target["classes"], dtype=object)[probabilities.argmax(axis=1)]
+
+
+def predict_blocks(model, source, proba=False, memory=DEFAULT_MEMORY_MB):
+    """``predict_table`` of a table read a block at a time (a ``TableSource`` or a path)
+    within ``memory`` MB: the predictions of each block in turn, in the table's order."""
+    table_metadata(model)  # a model for tables, before any row is read
+    for frame, where in read_blocks(source, memory):
+        yield predict_table(model, frame, proba, where)
 
 
 def _is_number(value):
@@ -374,7 +410,7 @@ def _is_number(value):
     return not isinstance(value, bool)
 
 
-def _target_column(frame, target, use):
+def _target_column(frame, target, use, where=None):
     """The target column of ``frame``, checked present and complete; ``use`` says what
     it is needed for (in the errors)."""
     name = target["name"]
@@ -382,15 +418,17 @@ def _target_column(frame, target, use):
         raise DataError(f"the data has no target column {name!r} to {use}")
     missing = missing_rows(frame, [name])
     if missing.any():
+        row = int(np.argmax(missing))
+        first = where(row) if where else f"data row {row} (counting from 0)"
         raise DataError(f"the target column {name!r} has {int(missing.sum())} missing "
-                        f"value(s), the first at data row {int(np.argmax(missing))} (counting "
-                        f"from 0); every row needs a target to {use}: fill or drop them")
+                        f"value(s){' in this block' if where else ''}, the first at {first}; "
+                        f"every row needs a target to {use}: fill or drop them")
     return np.asarray(frame[name].to_numpy())
 
 
 def _class_codes(truth, classes):
     """Class labels as indices into the model's stored ``classes``."""
-    truth = _labels(truth)
+    truth = table_labels(truth)
     lookup = {str(c): i for i, c in enumerate(classes)}
     unknown = sorted({str(t) for t in truth} - set(lookup))
     if unknown:
@@ -412,15 +450,15 @@ def true_class_codes(model, frame):
     return _class_codes(_target_column(frame, target, "compare with"), target["classes"])
 
 
-def evaluate_table(model, frame):
-    """Metrics of ``model`` on a table that includes the target column."""
+def evaluate_table(model, frame, memory=DEFAULT_MEMORY_MB):
+    """Metrics of ``model`` on a table that includes the target column: a DataFrame, or
+    a ``TableSource`` (see ``load_table``), read a block at a time within ``memory`` MB
+    with the same metrics summed over the blocks."""
+    if isinstance(frame, TableSource):
+        return _evaluate_blocks(model, frame, memory)
     _, target = _prepared(model, frame.iloc[:0])
-    name = target["name"]
     truth = _target_column(frame, target, "evaluate against")
-    if target["task"] == "regression" and truth.dtype.kind not in "iuf":
-        example = next((v for v in truth if not _is_number(v)), truth[0])
-        raise DataError(f"this regression model predicts numbers, but the target column "
-                        f"{name!r} holds text such as {str(example)[:60]!r}")
+    _check_numeric_truth(target, truth)
     predictions = predict_table(model, frame)
     if target["task"] == "regression":
         return {"task": "regression", "rows": len(truth),
@@ -436,4 +474,47 @@ def evaluate_table(model, frame):
             "error_rate": metrics.error_rate(true_codes, predicted_codes),
             "confusion_matrix": metrics.confusion_matrix(true_codes, predicted_codes,
                                                          len(classes)).tolist(),
+            "precision": precision.tolist(), "recall": recall.tolist()}
+
+
+def _check_numeric_truth(target, truth):
+    if target["task"] == "regression" and truth.dtype.kind not in "iuf":
+        example = next((v for v in truth if not _is_number(v)), truth[0])
+        raise DataError(f"this regression model predicts numbers, but the target column "
+                        f"{target['name']!r} holds text such as {str(example)[:60]!r}")
+
+
+def _evaluate_blocks(model, source, memory):
+    """``evaluate_table`` a block at a time: squared and absolute errors, the targets'
+    moments and the confusion matrix are sums over the blocks."""
+    _, target = table_metadata(model)
+    regression = target["task"] == "regression"
+    rows, squared, absolute, moments = 0, 0.0, 0.0, Moments()
+    classes = target.get("classes")
+    confusion = None if regression else np.zeros((len(classes), len(classes)), np.int64)
+    for frame, where in read_blocks(source, memory):
+        truth = _target_column(frame, target, "evaluate against", where)
+        _check_numeric_truth(target, truth)
+        predictions = predict_table(model, frame, where=where)
+        rows += len(truth)
+        if regression:
+            error = truth.astype(np.float64) - predictions
+            squared += float(np.dot(error, error))
+            absolute += float(np.sum(np.abs(error)))
+            moments.add(truth.astype(np.float64))
+        else:
+            confusion += metrics.confusion_matrix(_class_codes(truth, classes),
+                                                  _class_codes(predictions, classes),
+                                                  len(classes))
+    if regression:
+        return {"task": "regression", "rows": rows, "mse": squared / rows,
+                "mae": absolute / rows, "r2": r2_from_sums(squared, moments.m2)}
+    hits = np.diag(confusion).astype(float)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    recall = np.divide(hits, actual, out=np.zeros_like(hits), where=actual > 0)
+    accuracy = float(hits.sum() / rows)
+    return {"task": "classification", "rows": rows, "classes": classes,
+            "accuracy": accuracy, "error_rate": 1.0 - accuracy,
+            "confusion_matrix": confusion.tolist(),
             "precision": precision.tolist(), "recall": recall.tolist()}

@@ -18,7 +18,7 @@ LAYERS = [
     ("files",),
     ("training",),
     ("teach",),
-    ("tabular", "plot", "sklearn", "interop", "cli"),
+    ("tabular", "plot", "sklearn", "interop", "playground", "distributed", "cli"),
 ]
 LEVEL = {part: level for level, parts in enumerate(LAYERS) for part in parts}
 MODULES = sorted(path for path in PACKAGE.rglob("*.py") if path.name != "__init__.py"

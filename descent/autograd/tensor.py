@@ -8,6 +8,7 @@ computations in ``descent/autograd/ops.py``, which also binds
 ``Tensor``'s operators (``+``, ``@``, ``.sum()``, ...) to them.
 """
 
+import threading
 from itertools import count
 from operator import attrgetter
 
@@ -17,7 +18,14 @@ from descent.autograd import backend
 from descent.autograd.backend import xp
 from descent.errors import DescentTypeError, GradientError, ShapeError
 
-_grad_mode = {"enabled": True}
+class _GradMode(threading.local):
+    """Whether ops record the graph: one switch per thread, so that one thread's
+    ``no_grad()`` (say, a page evaluating its network) leaves another's training alone."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 # Every tensor gets the next number at creation. A tensor's parents exist before it, so
 # descending creation order is a topological order of any graph.
 _creation = count()
@@ -41,12 +49,12 @@ class no_grad:
     """
 
     def __enter__(self):
-        self._previous = _grad_mode["enabled"]
-        _grad_mode["enabled"] = False
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = False
         return self
 
     def __exit__(self, *exc):
-        _grad_mode["enabled"] = self._previous
+        _grad_mode.enabled = self._previous
         return False
 
     def __call__(self, fn):
@@ -61,7 +69,7 @@ class no_grad:
 
 def is_grad_enabled():
     """True unless inside ``no_grad()``."""
-    return _grad_mode["enabled"]
+    return _grad_mode.enabled
 
 
 def _float_array(data, dtype, copy):
@@ -324,7 +332,7 @@ def make_node(data, parents, backward, op, remember=False):
     a softmax or sigmoid output remembers its logits even under ``no_grad``, so that a
     loss given those probabilities can work from the logits (see ``descent.losses``).
     """
-    if _grad_mode["enabled"]:
+    if _grad_mode.enabled:
         for parent in parents:
             if parent.requires_grad:
                 return _leaf(data, True, parents, backward, op)

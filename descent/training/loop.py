@@ -26,7 +26,9 @@ from descent.autograd.backend import as_rng
 from descent.training.callbacks import Callback, ProgressBar, progress_wanted
 from descent.training.checkpoint import (CheckpointError, Checkpointing, describe_run,
                                          describe_seed)
+from descent.data.encoding import Moments
 from descent.data.preprocessing import as_features, batches, encode_labels, split_indices
+from descent.data.streaming import Dataset
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.training.history import History
 from descent.training.metrics import r2_score
@@ -56,6 +58,7 @@ _SAMPLE_ROWS = 256
 _GROWTH = 1e4
 _LOSS_FLOOR = 1.0
 _NORM_BLOCK = 65_536  # elements squared in float64 at a time
+_EVALUATION_ROWS = 4_096  # rows of a dataset's validation part in one forward pass
 _TOTALS_ELEMENTS = 4_096  # batch results buffered before the epoch's sums take them in
 
 
@@ -82,43 +85,50 @@ class Targets:
                  logits=None):
         self.logits = task in ("binary_logits", "multilabel") if logits is None else logits
         task = "binary" if task == "binary_logits" else task
-        self.task = task
+        self.task, self.one_hot = task, one_hot
         y = np.asarray(y)
         self.weights = _sample_weights(sample_weight, len(y))
-        if task == "multilabel":
-            self.classes = None
-            self.values = y.reshape(len(y), -1).astype(np.float64)
-            if not np.all((self.values == 0) | (self.values == 1)):
+        self.classes = None
+        if task not in ("multilabel", "regression"):
+            _, self.classes = _class_codes(y, classes)
+        self.values = self.encode(y)
+
+    def encode(self, y):
+        """Targets ``y`` (all of them, or a batch of a ``Dataset``'s) in the form the loss
+        wants: numbers as float64 columns, class labels as codes (``self.classes``'
+        order), one-hot rows or a 0/1 column."""
+        y = np.asarray(y)
+        if self.task == "multilabel":
+            values = y.reshape(len(y), -1).astype(np.float64)
+            if not np.all((values == 0) | (values == 1)):
                 raise DescentValueError("multilabel targets must be an indicator matrix of "
                                         "0s and 1s, one column per label")
-            return
-        if task == "regression":
+            return values
+        if self.task == "regression":
             if y.dtype == object or y.dtype.kind not in "biuf":
                 raise DescentTypeError(
                     f"regression targets must be numbers, got dtype {y.dtype}; for class "
                     "labels use a classification loss such as 'cross_entropy'"
                 )
-            self.classes = None
-            self.values = y.reshape(len(y), -1).astype(np.float64)
-            if not np.all(np.isfinite(self.values)):
+            values = y.reshape(len(y), -1).astype(np.float64)
+            if not np.all(np.isfinite(values)):
                 raise DescentValueError("y has NaN or infinite values; drop or fill them")
-            return
-        codes, self.classes = _class_codes(y, classes)
-        if task == "binary":
+            return values
+        codes, _ = _class_codes(y, self.classes)
+        if self.task == "binary":
             if codes.size and codes.max() > 1:
                 raise DescentValueError(
                     f"binary cross-entropy needs labels 0 and 1 (or two class names), y has "
                     f"{np.unique(codes).tolist()[:10]}; use loss='cross_entropy' for more "
                     "classes"
                 )
-            self.values = codes.reshape(-1, 1).astype(np.float64)
-        elif one_hot:
-            if codes.size and codes.max() >= one_hot:
-                raise DescentValueError(f"class labels must lie in 0..{one_hot - 1} for "
-                                        f"{one_hot} outputs; got {codes.max()}")
-            self.values = np.eye(one_hot)[codes]
-        else:
-            self.values = codes
+            return codes.reshape(-1, 1).astype(np.float64)
+        if self.one_hot:
+            if codes.size and codes.max() >= self.one_hot:
+                raise DescentValueError(f"class labels must lie in 0..{self.one_hot - 1} for "
+                                        f"{self.one_hot} outputs; got {codes.max()}")
+            return np.eye(self.one_hot)[codes]
+        return codes
 
     def subset(self, index):
         return self.values if index is None else self.values.take(index, axis=0)
@@ -284,7 +294,7 @@ def evaluate_model(model, X, targets, loss_fn, prefix=""):
     return record
 
 
-def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
+def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
           epochs=100, shuffle=True, seed=None, stop=(), validation=None, callbacks=(),
           progress=None, classes=None, task=None, checkpoint=None, checkpoint_every=1,
           resume=False, diagnostics=True, sample_weight=None):
@@ -294,12 +304,20 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     ----------
     model : Module
         Any descent module (e.g. ``nn.MLP``).
-    X : array_like, shape (n_samples, n_features)
-        Finite numbers.
+    X : array_like, shape (n_samples, n_features), or Dataset
+        Finite numbers; or a ``descent.data.Dataset`` (``ParquetDataset``,
+        ``CSVDataset``, ``NpyDataset``) that reads its rows a block at a time, in place
+        of ``X`` and ``y``: each epoch takes its batches from ``dataset.batches`` (blocks
+        in a random order, rows shuffled within a buffer; the same seed gives the same
+        batches), its held-out rows (``dataset.validation``) are the validation data,
+        and memory stays within the dataset's budget. On a dataset whose rows all fit
+        in its buffer, training equals training on the same rows as arrays, bit for
+        bit. It needs mini-batches (``batch_size``) unless every row fits.
     y : array_like
         Targets: numbers for regression, class labels (integers or strings) for a
         classification loss (``"cross_entropy"``, ``"nll"``: labels 0..k−1 by sorted
         order; ``"binary_cross_entropy"`` and ``"..._with_logits"``: two classes).
+        None when ``X`` is a dataset.
     loss : str or callable
         A name from ``descent.losses.LOSSES`` or any ``loss(prediction, target)``
         returning a scalar tensor (averaged over the batch, so updates use the mean
@@ -319,8 +337,10 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         same initial weights) gives the same history, bit for bit.
     stop : Criterion or list of Criterion
         Extra stopping criteria (``descent.stopping``); the first that fires wins.
-    validation : float or (X_val, y_val), optional
+    validation : float or (X_val, y_val) or Dataset, optional
         A fraction of the data to hold out (stratified for classification), or data.
+        With a dataset, its own held-out rows by default (give the fraction to the
+        dataset: its statistics come from the training rows alone).
     callbacks : Callback or list of Callback
         Subclasses of ``descent.callbacks.Callback``.
     progress : bool or None
@@ -402,10 +422,18 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
     callbacks = _instances(callbacks, Callback, "callbacks",
                            "a Callback (a subclass of descent.callbacks.Callback)")
     _warn_about_step_units(model)
-    X = as_features(X)
-    y = np.asarray(y)
-    if y.ndim == 0 or len(y) != len(X):
-        raise ShapeError(f"X has {len(X)} rows but y has {y.size if y.ndim == 0 else len(y)}")
+    streamed = isinstance(X, Dataset)
+    if streamed:
+        _check_dataset_options(X, y, validation, sample_weight, batch_size)
+    elif y is None:
+        raise DescentTypeError("train(model, X, y) needs the targets y beside X (or a "
+                               "Dataset, which holds both, in place of X)")
+    else:
+        X = as_features(X)
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(X):
+            raise ShapeError(f"X has {len(X)} rows but y has "
+                             f"{y.size if y.ndim == 0 else len(y)}")
     batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
     loss_fn = losses_module.get_loss(loss)
     if task is None:
@@ -414,73 +442,257 @@ def train(model, X, y, *, loss="mse", optimizer="sgd", lr=None, batch_size=None,
         raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "binary_logits" and output_activation(model) == "sigmoid":
         task = "binary"  # the loss works from the logits; the outputs are probabilities
-    weights = _sample_weights(sample_weight, len(X))
+    weights = None if streamed else _sample_weights(sample_weight, len(X))
     if weights is not None and not _takes_sample_weight(loss_fn):
         raise DescentTypeError("sample_weight= needs a loss that takes sample_weight= (every "
                                "loss in descent.losses does); this loss function does not")
     seed_described = None if checkpoint is None else describe_seed(seed)  # before any draw
-    given = {"X": X, "y": y, **({} if weights is None else {"sample_weight": weights})}
-    X, y, X_val, y_val, weights = _prepare_validation(validation, X, y, task, seed, weights)
-    held_out = isinstance(validation, float)
+    if streamed:
+        dataset = X
+        validation = dataset.validation if validation is None else validation
+        given = {"dataset": np.frombuffer(dataset.fingerprint().encode(), dtype=np.uint8)}
+        X_val = y_val = None
+        if isinstance(validation, Dataset):
+            given["validation dataset"] = np.frombuffer(validation.fingerprint().encode(),
+                                                        dtype=np.uint8)
+        elif validation is not None:
+            X_val, y_val = as_features(validation[0], "validation X"), np.asarray(validation[1])
+            if X_val.shape[1] != dataset.n_features:
+                raise ShapeError(f"validation X has {X_val.shape[1]} columns, the dataset "
+                                 f"{dataset.n_features}")
+        held_out, rows = False, len(dataset)
+    else:
+        given = {"X": X, "y": y, **({} if weights is None else {"sample_weight": weights})}
+        X, y, X_val, y_val, weights = _prepare_validation(validation, X, y, task, seed,
+                                                          weights)
+        held_out, rows = isinstance(validation, float), len(X)
     # Validation data given is described by its content, and so is a fraction drawn from
     # the global generator (seed=None: it differs from process to process); a fraction
     # held out by a seed follows from the seed and the data.
     by_content = not held_out or seed is None
     given.update({"validation X": X_val if by_content else None,
                   "validation y": y_val if by_content else None})
-    if batch_size is not None and batch_size > len(X):
+    if batch_size is not None and batch_size > rows:
         raise DescentValueError(
-            f"batch_size {batch_size} is larger than the {len(X)} training examples; use "
+            f"batch_size {batch_size} is larger than the {rows} training examples; use "
             "batch_size=None for batch gradient descent"
         )
     one_hot = None
     if task == "multiclass" and loss_fn in _SAME_SHAPE_LOSSES:
         one_hot = len(classes) if classes is not None else _output_width(model)
     logits = True if task == "multilabel" and output_activation(model) != "sigmoid" else None
-    targets = Targets(y, task, classes, one_hot, weights, logits=logits)
-    val_targets = None if X_val is None else Targets(y_val, task, targets.classes, one_hot,
-                                                     logits=logits)
+    dtype = model._input_dtype()
+    if streamed:
+        sample_X, sample_y = dataset.sample()
+        targets = Targets(sample_y, task, classes, one_hot, logits=logits)
+        feed = _Stream(dataset, targets, dtype, sample_X)
+    else:
+        targets = Targets(y, task, classes, one_hot, weights, logits=logits)
+        feed = _Arrays(X.astype(dtype, copy=False), targets)
+    if X_val is not None:
+        val_targets = Targets(y_val, task, targets.classes, one_hot, logits=logits)
+        checked = _ArrayValidation(X_val.astype(dtype, copy=False), val_targets)
+    elif streamed and validation is not None:
+        checked = _StreamValidation(validation, targets, dtype)
+    else:
+        checked = None
     if lr is not None and not isinstance(optimizer, str):
         raise DescentValueError("lr= is for an optimizer given by name; set the learning "
                                 "rate on the optimiser instance instead")
     optimizer = get_optimizer(optimizer, model.parameters(),
                               **({} if lr is None else {"lr": lr}))
-    dtype = model._input_dtype()
-    X = X.astype(dtype, copy=False)
-    X_val = None if X_val is None else X_val.astype(dtype, copy=False)
-    _check_monitors(criteria, X_val is not None, task)
+    _check_monitors(criteria, checked is not None, task)
     if progress_wanted(progress):
         callbacks.append(ProgressBar(epochs))
     checkpointing = None
     if checkpoint is not None:
+        described = ("dataset" if isinstance(validation, Dataset) else validation if held_out
+                     else None if X_val is None else "data")
         run = describe_run(model, optimizer, criteria, given, {
             "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__), "task": task,
             "classes": None if targets.classes is None else [str(c) for c in targets.classes],
             "batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed_described,
-            "validation": validation if held_out else None if X_val is None else "data"})
+            "validation": described})
         checkpointing = Checkpointing(checkpoint, checkpoint_every, resume, run)
-    return _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size,
+    history_classes = targets.classes if targets.classes is not None or not streamed \
+        else dataset.classes
+    return _run(model, feed, checked, history_classes, loss_fn, optimizer, batch_size,
                 shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics)
 
 
-def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, shuffle,
-         rng, criteria, callbacks, checkpointing, diagnostics):
+def _check_dataset_options(dataset, y, validation, sample_weight, batch_size):
+    """Refuse, before any work, the options a ``Dataset`` does not go with."""
+    if y is not None:
+        raise DescentTypeError("y comes from the dataset: call train(model, dataset, ...) "
+                               "without y")
+    if sample_weight is not None:
+        raise DescentValueError("sample_weight= is for X and y given as arrays; a dataset "
+                                "has no per-row weights")
+    if isinstance(validation, float):
+        raise DescentValueError(
+            "a dataset holds out its own validation rows, and learns its statistics from "
+            "the other rows: give the fraction to the dataset (e.g. ParquetDataset(path, "
+            f"target, validation={validation})), not to train")
+    if validation is not None and not isinstance(validation, Dataset) and not (
+            isinstance(validation, (tuple, list)) and len(validation) == 2):
+        raise DescentValueError("validation must be a Dataset or a pair (X_val, y_val) when "
+                                f"training on a dataset, got {type(validation).__name__}")
+    if batch_size is None and not dataset.in_memory:
+        raise DescentValueError(
+            f"batch gradient descent needs all {len(dataset)} training rows in one batch, "
+            "more than the dataset's memory budget holds; use mini-batches (batch_size=32) "
+            "or a larger budget (memory=)")
+
+
+class _Arrays:
+    """Training rows in memory: batches by index into X (``descent.data.batches``)."""
+
+    def __init__(self, X, targets):
+        self.X, self.targets = X, targets
+
+    def __len__(self):
+        return len(self.X)
+
+    def sample(self):
+        """Rows spread evenly over the data, for the dead-unit check and the untrained
+        loss (data sorted by class is sampled from every class)."""
+        rows = np.linspace(0, len(self.X) - 1, min(len(self.X), _SAMPLE_ROWS)).astype(np.intp)
+        return self.X.take(rows, axis=0), self.targets.subset(rows)
+
+    def total_sum_of_squares(self):
+        if self.targets.task != "regression":
+            return 0.0
+        centred = self.targets.values - self.targets.values.mean(axis=0)
+        return float(np.sum(centred * centred))
+
+    def epoch(self, batch_size, shuffle, rng):
+        """``(X, targets, weights)`` of each batch of one epoch."""
+        X, targets = self.X, self.targets
+        for index in batches(len(X), batch_size, shuffle, rng):
+            full = len(index) == len(X) and batch_size is None
+            subset = None if full else index
+            xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
+            yield xb, targets.subset(subset), targets.weight_subset(subset)
+
+
+class _Stream:
+    """Training rows of a ``Dataset``: its batches, their targets encoded as they come."""
+
+    def __init__(self, dataset, targets, dtype, sample_X):
+        self.dataset, self.targets, self.dtype = dataset, targets, dtype
+        self._sample = (sample_X.astype(dtype), targets.values)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def sample(self):
+        return self._sample
+
+    def total_sum_of_squares(self):
+        return self.dataset.target_sum_of_squares() if self.targets.task == "regression" \
+            else 0.0
+
+    def epoch(self, batch_size, shuffle, rng):
+        for xb, yb in self.dataset.batches(batch_size, shuffle, rng, self.dtype):
+            yield xb, self.targets.encode(yb), None
+
+
+class _ArrayValidation:
+    def __init__(self, X, targets):
+        self.X, self.targets = X, targets
+
+    def evaluate(self, model, loss_fn):
+        return evaluate_model(model, self.X, self.targets, loss_fn, prefix="val_")
+
+
+class _StreamValidation:
+    """The metrics of ``evaluate_model`` over a dataset's rows, a block at a time: the
+    loss and error sums weighted by rows, R² from the targets' moments."""
+
+    def __init__(self, dataset, targets, dtype):
+        self.dataset, self.targets, self.dtype = dataset, targets, dtype
+
+    def evaluate(self, model, loss_fn):
+        regression = self.targets.task == "regression"
+        count, loss_sum, correct, squared, absolute = 0, 0.0, 0, 0.0, 0.0
+        moments = Moments()
+        was_training = model.training
+        model.eval()
+        with no_grad():
+            for xb, yb in _pieces(self.dataset.blocks(self.dtype), _EVALUATION_ROWS):
+                values = self.targets.encode(yb)
+                output = model(xb)
+                loss_sum += loss_fn(output, values).item() * len(xb)
+                count += len(xb)
+                if regression:
+                    error = output.data.reshape(values.shape) - values
+                    squared = squared + (error * error).sum(axis=0)
+                    absolute = absolute + np.abs(error).sum(axis=0)
+                    moments.add(values)
+                else:
+                    correct += int(np.count_nonzero(self.targets.correct(output.data,
+                                                                         values)))
+        model.train(was_training)
+        record = {"val_loss": loss_sum / count}
+        if regression:
+            record["val_mse"] = float(np.sum(squared)) / (count * len(squared))
+            record["val_mae"] = float(np.sum(absolute)) / (count * len(squared))
+            record["val_r2"] = r2_from_sums(squared, moments.m2)
+        else:
+            record["val_accuracy"] = correct / count
+            record["val_error_rate"] = 1.0 - record["val_accuracy"]
+        return record
+
+
+def _pieces(blocks, size):
+    """The rows of ``blocks`` (``(X, y)`` pairs) in pieces of ``size`` rows, the last
+    one smaller: sums over the pieces then depend on the rows alone, not on how a dataset
+    happened to cut them into blocks."""
+    rest = None
+    for X, y in blocks:
+        if rest is not None:
+            need = size - len(rest[0])
+            X_head, y_head = (np.concatenate([rest[0], X[:need]]),
+                              np.concatenate([rest[1], y[:need]]))
+            if len(X_head) < size:
+                rest = (X_head, y_head)
+                continue
+            yield X_head, y_head
+            X, y = X[need:], y[need:]
+        whole = len(X) - len(X) % size
+        for start in range(0, whole, size):
+            yield X[start:start + size], y[start:start + size]
+        rest = (X[whole:], y[whole:])
+    if rest is not None and len(rest[0]):
+        yield rest
+
+
+def r2_from_sums(ss_res, ss_tot):
+    """R² from per-column sums of squared errors and of squared deviations of the
+    targets, as ``metrics.r2_score`` computes it on the arrays (averaged over the columns;
+    a constant target scores 1 for a perfect fit, else 0)."""
+    ss_res, ss_tot = np.atleast_1d(ss_res), np.atleast_1d(ss_tot)
+    constant = np.where(ss_res == 0, 1.0, 0.0)
+    scores = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), constant)
+    return float(scores.mean())
+
+
+def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuffle, rng,
+         criteria, callbacks, checkpointing, diagnostics):
     history = History()
-    history.classes = targets.classes
+    history.classes = classes
+    targets = feed.targets
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     watch_dead = diagnostics and isinstance(model, Sequential)
     watch_change = diagnostics or any(isinstance(c, WeightChange) for c in criteria)
     # rows spread evenly over the data, for the dead-unit check and the untrained loss
-    rows = np.linspace(0, len(X) - 1, min(len(X), _SAMPLE_ROWS)).astype(np.intp)
-    sample = X.take(rows, axis=0)
-    centred = targets.values - targets.values.mean(axis=0) \
-        if targets.task == "regression" else None
-    total_sum_of_squares = float(np.sum(centred * centred)) if centred is not None else 0.0
+    sample, sample_targets = feed.sample()
+    total_sum_of_squares = feed.total_sum_of_squares()
     for criterion in criteria:
         criterion.on_train_begin(model)
     # measured before a checkpoint's weights come back: a resumed run has the limit of
     # the run it continues (whose model was built the same way)
-    untrained = _untrained_loss(model, sample, targets.subset(rows), loss_fn)
+    untrained = _untrained_loss(model, sample, sample_targets, loss_fn)
     limit = _GROWTH * max(untrained, _LOSS_FLOOR)
     epoch = 0
     if checkpointing is not None:
@@ -510,12 +722,8 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
             totals = _EpochTotals(targets)
             gradient_norms = [[] for _ in named]  # each batch's, per parameter
             first_over = None  # the first batch whose loss is past the divergence limit
-            for batch, index in enumerate(batches(len(X), batch_size, shuffle, rng)):
-                full = len(index) == len(X) and batch_size is None
-                xb = X if full else X.take(index, axis=0)  # (take: less overhead than X[index])
-                yb = targets.subset(None if full else index)
-                value, output = _step(model, xb, yb, loss_fn, optimizer,
-                                      targets.weight_subset(None if full else index))
+            for batch, (xb, yb, wb) in enumerate(feed.epoch(batch_size, shuffle, rng)):
+                value, output = _step(model, xb, yb, loss_fn, optimizer, wb)
                 if not math.isfinite(value):
                     _diverged(history, epoch, batch, f"the loss became {value}", optimizer,
                               named, before)
@@ -536,8 +744,8 @@ def _run(model, X, targets, X_val, val_targets, loss_fn, optimizer, batch_size, 
                 _diverged(history, epoch, batch, "the weights became NaN or infinite",
                           optimizer, named, before, restore=True)
             record = {"epoch": epoch, **totals.metrics(total_sum_of_squares)}
-            if X_val is not None:
-                record.update(evaluate_model(model, X_val, val_targets, loss_fn, prefix="val_"))
+            if validation is not None:
+                record.update(validation.evaluate(model, loss_fn))
             record["lr"] = optimizer.lr
             if watch_change:
                 for (_, p), old in zip(named, before):

@@ -180,3 +180,23 @@ def test_boolean_masks_count_as_zero_and_one_in_arithmetic():
     x = descent.tensor([-1.0, 2.0])
     np.testing.assert_array_equal(((x > 0) * 2.0).data, [0.0, 2.0])
     np.testing.assert_array_equal(((x > 0) + 1).data, [1.0, 2.0])
+
+
+def test_no_grad_is_per_thread():
+    # one thread evaluating under no_grad leaves another thread's graph alone
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def evaluate():
+        with descent.no_grad():
+            inside.set()
+            done.wait(5)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    inside.wait(5)
+    w = descent.tensor([1.0, 2.0], requires_grad=True)
+    assert descent.is_grad_enabled() and (w * 3).requires_grad
+    done.set()
+    worker.join()
