@@ -233,28 +233,39 @@ def _fit_network(data, validation_data, encoder, features, target_info, rows,
                     checkpoint_every=checkpoint_every, resume=resume)
     if target_info["task"] == "regression":
         _in_target_units(history, target_info["scale"])
+    model.metadata = model_metadata(
+        encoder, target_info, history, loss=loss, optimizer=optimizer,
+        optimizer_used=optimizer_used, rows=int(rows), validation_rows=int(validation_rows),
+        batch_size=batch_size or int(rows), validation=validation or 0.0,
+        early_stopping=early_stopping, seed=seed if isinstance(seed, int) else None,
+        features=features, hidden=hidden, activation=activation)
+    return model, history
+
+
+def model_metadata(encoder, target_info, history, *, loss, optimizer, optimizer_used, rows,
+                   validation_rows, batch_size, validation, early_stopping, seed, features,
+                   hidden, activation):
+    """What a model trained on a table stores about itself: its preprocessing, its target,
+    and how it was trained, with the metrics of the epoch it keeps."""
     saved = next((r for r in history.records if r["epoch"] == history.best_epoch),
                  history.last)
-    model.metadata = {
+    return {
         "preprocessing": encoder.to_dict(),
         "target": target_info,
-        "training": {"descent_version": __version__, "rows": int(rows),
-                     "validation_rows": int(validation_rows), "epochs": len(history),
+        "training": {"descent_version": __version__, "rows": rows,
+                     "validation_rows": validation_rows, "epochs": len(history),
                      "saved_epoch": saved.get("epoch"),
                      "stop_reason": history.stop_reason, "loss": loss,
                      "optimizer": optimizer if isinstance(optimizer, str)
                      else type(optimizer).__name__,
                      "optimizer_options": json_safe(optimizer_used.hyper),
-                     "lr": optimizer_used.lr,
-                     "batch_size": batch_size or int(rows),
-                     "validation": validation or 0.0, "early_stopping": early_stopping,
-                     "seed": seed if isinstance(seed, int) else None,
-                     "features": features,
+                     "lr": optimizer_used.lr, "batch_size": batch_size,
+                     "validation": validation, "early_stopping": early_stopping,
+                     "seed": seed, "features": features,
                      "hidden": list(hidden), "activation": activation,
                      "final": {k: v for k, v in saved.items()
                                if isinstance(v, float) and k != "time"}},
     }
-    return model, history
 
 
 def _shuffle_seed(seed, rng):

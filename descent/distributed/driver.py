@@ -30,14 +30,15 @@ from descent.nn.layers import Sequential
 from descent.nn.module import Module
 from descent.optim.optimizers import LBFGS, get_optimizer
 from descent.training.callbacks import Callback, ProgressBar, progress_wanted
-from descent.training.checkpoint import (CheckpointError, Checkpointing, describe_run,
+from descent.training.checkpoint import (Checkpointing, describe_run,
                                          describe_seed)
 from descent.training.history import History
 from descent.training.loop import (_GROWTH, _LOSS_FLOOR, _SAME_SHAPE_LOSSES, _SAMPLE_ROWS,
                                    TASKS, Targets, _check_monitors, _check_positive_int,
                                    _diverged, _grown, _instances, _norm, _output_width,
                                    _quick_norm, _untrained_loss, _warn_about_step_units,
-                                   evaluate_model, infer_task)
+                                   end_epoch, end_training, evaluate_model, infer_task,
+                                   resume)
 from descent.training.stopping import Criterion, MaxEpochs, WeightChange
 
 
@@ -350,18 +351,7 @@ def _run(pool, model, data, held, loss_fn, optimizer, batch_size, shuffle, rng, 
         criterion.on_train_begin(model)
     untrained = _untrained_loss(model, data.sample, data.sample_targets, loss_fn)
     limit = _GROWTH * max(untrained, _LOSS_FLOOR)
-    epoch = 0
-    if checkpointing is not None:
-        epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
-        if history.stopped_by == "MaxEpochs":  # a finished run may be given more epochs
-            history.stop_reason = history.stopped_by = None
-        if epoch > criteria[0].epochs:
-            raise CheckpointError(
-                f"{checkpointing.path}: the checkpoint has trained {epoch} epochs, "
-                f"more than this run's maximum of {criteria[0].epochs}; ask for at least "
-                f"{epoch} epochs to continue it")
-        if epoch == criteria[0].epochs:
-            history.stop_reason = criteria[0].check({"epoch": epoch}, model)
+    epoch = resume(checkpointing, model, optimizer, rng, history, criteria)
     run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
         callback.on_train_begin(history)
@@ -430,20 +420,5 @@ def _run(pool, model, data, held, loss_fn, optimizer, batch_size, shuffle, rng, 
                 record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
                     if fractions else None
             record["time"] = time.perf_counter() - start
-            history.append(record)
-            for callback in callbacks:
-                callback.on_epoch_end(record)
-            for criterion in criteria:
-                reason = criterion.check(record, model)
-                if reason is not None:
-                    history.stop_reason = reason
-                    history.stopped_by = type(criterion).__name__
-                    break
-            if checkpointing is not None:
-                checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
-    for criterion in criteria:
-        criterion.on_train_end(model)
-        history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)
-    for callback in callbacks:
-        callback.on_train_end(history)
-    return history
+            end_epoch(epoch, record, run, callbacks, checkpointing)
+    return end_training(run, callbacks)

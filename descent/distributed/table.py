@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from descent._version import __version__
 from descent.autograd.backend import as_rng
 from descent.data.encoding import (MAX_CATEGORIES, ColumnSummary, DataError, TableEncoder,
                                    TargetSummary, _values, feature_columns, missing_rows)
@@ -38,11 +37,11 @@ from descent.distributed.driver import train
 from descent.distributed.imports import require
 from descent.distributed.partitions import Partitions
 from descent.errors import DescentValueError
-from descent.files.archive import json_safe
 from descent.files.model import MAX_PARAMETERS
 from descent.nn.layers import MLP
 from descent.optim.optimizers import get_optimizer
-from descent.tabular import REGRESSION_LOSSES, _in_target_units, classification_head
+from descent.tabular import (REGRESSION_LOSSES, _in_target_units, classification_head,
+                             model_metadata)
 from descent.training.stopping import EarlyStopping
 
 
@@ -150,28 +149,13 @@ def cli_train(data, target=None, *, address=None, workers=None, features=None, d
             sync_every=sync_every, threads=threads)
     if task == "regression":
         _in_target_units(history, scale)
-    saved = next((r for r in history.records if r["epoch"] == history.best_epoch),
-                 history.last)
-    # the metadata of descent.tabular.fit_table, key for key
-    model.metadata = {
-        "preprocessing": encoder.to_dict(),
-        "target": target_info,
-        "training": {"descent_version": __version__, "rows": int(rows - held),
-                     "validation_rows": int(held), "epochs": len(history),
-                     "saved_epoch": saved.get("epoch"),
-                     "stop_reason": history.stop_reason, "loss": loss,
-                     "optimizer": optimizer if isinstance(optimizer, str)
-                     else type(optimizer).__name__,
-                     "optimizer_options": json_safe(optimizer_used.hyper),
-                     "lr": optimizer_used.lr,
-                     "batch_size": effective_batch or int(rows - held),
-                     "validation": fraction, "early_stopping": early_stopping,
-                     "seed": int(seed), "features": features,
-                     "hidden": list(hidden), "activation": activation,
-                     "final": {k: v for k, v in saved.items()
-                               if isinstance(v, float) and k != "time"},
-                     "data": description},
-    }
+    model.metadata = model_metadata(
+        encoder, target_info, history, loss=loss, optimizer=optimizer,
+        optimizer_used=optimizer_used, rows=int(rows - held), validation_rows=int(held),
+        batch_size=effective_batch or int(rows - held), validation=fraction,
+        early_stopping=early_stopping, seed=int(seed), features=features, hidden=hidden,
+        activation=activation)
+    model.metadata["training"]["data"] = description
     return model, history
 
 

@@ -677,6 +677,55 @@ def r2_from_sums(ss_res, ss_tot):
     return float(scores.mean())
 
 
+def end_epoch(epoch, record, run, callbacks, checkpointing):
+    """An epoch's record into the history, the callbacks told, the criteria asked whether
+    to stop, and the checkpoint written when due. ``run`` is (model, optimizer, rng,
+    history, criteria)."""
+    model, _, _, history, criteria = run
+    history.append(record)
+    for callback in callbacks:
+        callback.on_epoch_end(record)
+    for criterion in criteria:
+        reason = criterion.check(record, model)
+        if reason is not None:
+            history.stop_reason = reason
+            history.stopped_by = type(criterion).__name__
+            break
+    if checkpointing is not None:
+        checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
+
+
+def end_training(run, callbacks):
+    """The criteria and callbacks told that training ended; the history, with the best
+    epoch a criterion kept."""
+    model, _, _, history, criteria = run
+    for criterion in criteria:
+        criterion.on_train_end(model)
+        history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)
+    for callback in callbacks:
+        callback.on_train_end(history)
+    return history
+
+
+def resume(checkpointing, model, optimizer, rng, history, criteria):
+    """The epochs a run has done: 0, or those of its checkpoint, whose weights, optimiser
+    state, random generator, history and criteria come back. A finished run may be given
+    more epochs; a checkpoint past this run's maximum is refused."""
+    if checkpointing is None:
+        return 0
+    epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
+    if history.stopped_by == "MaxEpochs":
+        history.stop_reason = history.stopped_by = None
+    if epoch > criteria[0].epochs:
+        raise CheckpointError(
+            f"{checkpointing.path}: the checkpoint has trained {epoch} epochs, more than "
+            f"this run's maximum of {criteria[0].epochs}; ask for at least {epoch} epochs "
+            "to continue it")
+    if epoch == criteria[0].epochs:
+        history.stop_reason = criteria[0].check({"epoch": epoch}, model)
+    return epoch
+
+
 def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuffle, rng,
          criteria, callbacks, checkpointing, diagnostics):
     history = History()
@@ -694,18 +743,7 @@ def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuff
     # the run it continues (whose model was built the same way)
     untrained = _untrained_loss(model, sample, sample_targets, loss_fn)
     limit = _GROWTH * max(untrained, _LOSS_FLOOR)
-    epoch = 0
-    if checkpointing is not None:
-        epoch = checkpointing.restore(model, optimizer, rng, history, criteria)
-        if history.stopped_by == "MaxEpochs":  # a finished run may be given more epochs
-            history.stop_reason = history.stopped_by = None
-        if epoch > criteria[0].epochs:
-            raise CheckpointError(
-                f"{checkpointing.path}: the checkpoint has trained {epoch} epochs, "
-                f"more than this run's maximum of {criteria[0].epochs}; ask for at least "
-                f"{epoch} epochs to continue it")
-        if epoch == criteria[0].epochs:
-            history.stop_reason = criteria[0].check({"epoch": epoch}, model)
+    epoch = resume(checkpointing, model, optimizer, rng, history, criteria)
     run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
         callback.on_train_begin(history)
@@ -760,23 +798,8 @@ def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuff
                 record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
                     if fractions else None
             record["time"] = time.perf_counter() - start
-            history.append(record)
-            for callback in callbacks:
-                callback.on_epoch_end(record)
-            for criterion in criteria:
-                reason = criterion.check(record, model)
-                if reason is not None:
-                    history.stop_reason = reason
-                    history.stopped_by = type(criterion).__name__
-                    break
-            if checkpointing is not None:
-                checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
-    for criterion in criteria:
-        criterion.on_train_end(model)
-        history.best_epoch = getattr(criterion, "best_epoch", history.best_epoch)
-    for callback in callbacks:
-        callback.on_train_end(history)
-    return history
+            end_epoch(epoch, record, run, callbacks, checkpointing)
+    return end_training(run, callbacks)
 
 
 def _warn_about_step_units(model):
