@@ -1,12 +1,14 @@
 """What the playground's tests share: a session whose messages are recorded, and a real
 server on 127.0.0.1 at a free port."""
 
+import contextlib
 import json
 import threading
 import time
 
 import pytest
 
+from descent.playground.server import create_app, listening_socket, server_for
 from descent.playground.session import Session
 
 
@@ -89,3 +91,20 @@ def page():
     opened.session.close()
     opened.session.join(10)
     assert not opened.session._thread.is_alive()
+
+
+@contextlib.contextmanager
+def served(token):
+    """The playground under uvicorn on 127.0.0.1 at a free port, in a thread: yields
+    ``host:port``."""
+    sock = listening_socket("127.0.0.1", 0)
+    server = server_for(create_app(token), sock)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -17,7 +16,8 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
 import descent
-from descent.playground.server import MAX_SESSIONS, create_app, listening_socket, server_for
+from descent.playground.server import MAX_SESSIONS, create_app, listening_socket
+from tests.playground.conftest import served
 
 TOKEN = "a-test-token"
 BASE = "http://127.0.0.1"
@@ -154,15 +154,8 @@ def test_the_model_download_loads_with_descent_load(client, tmp_path):
 @pytest.fixture
 def live():
     """The playground under uvicorn on 127.0.0.1 at a free port, in a thread."""
-    sock = listening_socket("127.0.0.1", 0)
-    server = server_for(create_app(TOKEN), sock)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    with served(TOKEN) as where:
+        yield where
 
 
 def test_a_page_receives_at_least_20_frames_a_second_for_2_8_8_1_on_500_points(live):
