@@ -6,6 +6,10 @@
 never do). It needs the test extra: ``pip install -e '.[test]'`` (torch, scikit-learn,
 micrograd, threadpoolctl).
 
+Every case also runs, where installed, descent's compiled path (``descent-compiled``,
+``pip install 'descent[fast]'``), JAX jitted per step and as one ``lax.scan``
+(``pip install jax``) and ``torch.compile`` — the last two left out of ``--quick``.
+
 Every case runs descent and its peers in the same process, interleaved round by round:
 one warm-up round, then several repeats; it prints the median and min–max of each, the
 ratio descent / peer, and PASS/MISS against the targets, then writes everything to JSON.
@@ -15,7 +19,8 @@ contenders get the same thread count (threadpoolctl for every BLAS/OpenMP pool,
 
 Cases (``--cases``):
   a  MNIST-shaped 60,000×784, MLP 784-256-256-10, batch 128, one epoch of SGD and of Adam:
-     descent, PyTorch, scikit-learn, hand-written NumPy, the matmul floor; time + memory
+     descent, PyTorch, scikit-learn, hand-written NumPy, the matmul floor; time + memory;
+     and what compiling costs a fresh process (the ``compile`` section)
   b  the notes' 3-2-1 sigmoid MLP, SGD batch 1, 10,000 steps: descent, PyTorch,
      micrograd, NumPy
   c  XOR 2-4-1, full-batch gradient descent, 1,000 steps: the same four
@@ -86,12 +91,17 @@ def main(argv=None):
     cfg = harness.Config(quick=args.quick, repeats=args.repeats, warmup=args.warmup,
                          threads=args.threads, seed=args.seed, verbose=not args.quiet)
     start = time.perf_counter()
-    # Load every library (and so every thread pool) before capping the threads.
+    # Load every library (and so every thread pool) before capping the threads: the
+    # compiled kernels call the OpenBLAS SciPy ships, a pool of its own.
     import micrograd.engine  # noqa: F401
+    import scipy.linalg.cython_blas  # noqa: F401
     import sklearn.neural_network  # noqa: F401
     import torch  # noqa: F401
 
     import descent  # noqa: F401
+    from bench import jax_peers
+    if jax_peers.available():
+        import jax  # noqa: F401  (XLA's own pool: as many threads as CPUs)
 
     modules = {case: importlib.import_module(CASES[case]) for case in args.cases}
     sections = []

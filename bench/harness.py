@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPILED = "descent-compiled"  # the compiled path's contender, with a column of its own
 CONTENTION_WARNING = 0.10     # share of the CPUs other processes used during a timed run
 MIN_CONTENTION_WINDOW = 0.25  # seconds: shorter runs get no contention figure
 
@@ -227,6 +228,9 @@ def environment(threads):
         "torch": _version("torch"),
         "scikit-learn": _version("scikit-learn"),
         "micrograd": _version("micrograd"),
+        "numba": _version("numba"),
+        "jax": _version("jax"),
+        "scipy": _version("scipy"),
         "threadpoolctl": _version("threadpoolctl"),
         "platform": platform.platform(),
         "cpu": _cpu_model(),
@@ -265,7 +269,8 @@ def environment_lines(env):
     lines = [
         f"Python {env['python']} · NumPy {env['numpy']} · descent {env['descent']} · "
         f"torch {env['torch']} · scikit-learn {env['scikit-learn']} · "
-        f"micrograd {env['micrograd']} · threadpoolctl {env['threadpoolctl']}",
+        f"micrograd {env['micrograd']} · threadpoolctl {env['threadpoolctl']} · "
+        f"numba {env.get('numba')} · jax {env.get('jax')} · SciPy {env.get('scipy')}",
         f"CPU: {env['cpu']} ({env['cpu_count']} logical CPUs) · {env['platform']}",
     ]
     for pool in env["pools"]:
@@ -431,17 +436,20 @@ def data_directory(data):
 # ----------------------------------------------------------------------------- targets
 @dataclass
 class Target:
-    """descent's ``metric`` over ``peer``'s must satisfy ``op bound``.
+    """``subject``'s ``metric`` over ``peer``'s must satisfy ``op bound``.
 
     ``metric`` is ``"time"`` (ratio of medians), ``"memory"`` (ratio of peak MiB added)
-    or ``"accuracy"`` (descent's accuracy minus the best peer's, in points; ``peer`` is
-    ignored and ``bound`` is the allowed shortfall).
+    or ``"accuracy"`` (the subject's accuracy minus the best peer's, in points; ``peer``
+    is ignored and ``bound`` is the allowed shortfall). ``peer`` may be a tuple of
+    contenders: then the best of those that ran (the least time or memory). The subject
+    is descent's graph engine unless named (``"descent-compiled"``).
     """
 
-    peer: str
+    peer: object
     bound: float
     metric: str = "time"
     op: str = "<="
+    subject: str = "descent"
 
     def text(self):
         if self.metric == "accuracy":
@@ -464,25 +472,43 @@ def ratio(ours, theirs):
     return ours / theirs
 
 
+def _best_peer(rows, target):
+    """The peer a target compares with: itself, or the best of a tuple that ran (None
+    when none of them did)."""
+    if not isinstance(target.peer, tuple):
+        return target.peer
+    key = "median" if target.metric == "time" else "memory_mib"
+    ran = [name for name in target.peer if rows.get(name, {}).get(key) is not None]
+    return min(ran, key=lambda name: rows[name][key]) if ran else None
+
+
 def evaluate_targets(section, targets, descent="descent"):
-    """Fill ``section["targets"]`` with each target's value and PASS/MISS."""
+    """Fill ``section["targets"]`` with each target's value and PASS/MISS (``None``, not
+    measured, when its subject or peer did not run)."""
     rows = section["contenders"]
     out = []
     for target in targets:
-        if target.metric == "time":
-            value = ratio(rows[descent]["median"], rows[target.peer]["median"])
+        subject = target.subject if target.subject != "descent" else descent
+        peer = _best_peer(rows, target)
+        if target.metric in ("time", "memory") and (subject not in rows or peer is None):
+            value = None
+        elif target.metric == "time":
+            value = ratio(rows[subject]["median"], rows[peer]["median"])
         elif target.metric == "memory":
-            value = ratio(rows[descent].get("memory_mib"),
-                          rows[target.peer].get("memory_mib"))
+            value = ratio(rows[subject].get("memory_mib"), rows[peer].get("memory_mib"))
         elif target.metric == "accuracy":
             peers = {n: r["accuracy"] for n, r in rows.items()
                      if n != descent and r.get("accuracy") is not None}
             best = max(peers, key=peers.get)
             value = 100.0 * (rows[descent]["accuracy"] - peers[best])
             target = Target(best, target.bound, "accuracy")
+            peer = best
         else:
             raise ValueError(f"unknown metric {target.metric!r}")
-        out.append({"metric": target.metric, "peer": target.peer, "op": target.op,
+        out.append({"metric": target.metric, "subject": target.subject,
+                    "peer": peer if peer is not None else "/".join(target.peer),
+                    "peers": list(target.peer) if isinstance(target.peer, tuple) else None,
+                    "op": target.op,
                     "bound": target.bound, "target": target.text(), "value": value,
                     # None: not measured in this run (e.g. memory in --quick Adam)
                     "pass": None if value is None else bool(target.check(value))})
@@ -521,10 +547,14 @@ def section_table(section):
     extra_keys = section.get("show", [])
     targets = {}
     for t in section.get("targets", []):
-        targets.setdefault((t["metric"], t["peer"]), t)
+        if t.get("subject", "descent") == "descent":
+            targets.setdefault((t["metric"], t["peer"]), t)
+    compiled = section["contenders"].get(COMPILED)
 
     header = ["contender", f"median/{section['per_label']}", "min – max", "descent/x",
               "target", "verdict"]
+    if compiled is not None:
+        header += ["compiled/x"]
     if has_memory:
         header += ["added MiB", "descent/x", "target", "verdict"]
     header += extra_keys
@@ -534,14 +564,17 @@ def section_table(section):
         t = targets.get(("time", name))
         row = [name, _fmt_time(r["median"] / per, unit),
                f"{_fmt_time(r['min'] / per, unit)} – {_fmt_time(r['max'] / per, unit)}",
-               "—" if name == "descent" else _fmt_ratio(ratio(descent["median"],
-                                                             r["median"])),
+               "—" if name == "descent" or descent is None else
+               _fmt_ratio(ratio(descent["median"], r["median"])),
                t["target"] if t else "", _verdict(t)]
+        if compiled is not None:
+            row.append("—" if name == COMPILED else _fmt_ratio(ratio(compiled["median"],
+                                                                     r["median"])))
         if has_memory:
             m = targets.get(("memory", name))
             mib = r.get("memory_mib")
             row += ["—" if mib is None else f"{mib:,.1f}",
-                    "—" if name == "descent" or mib is None else
+                    "—" if name == "descent" or mib is None or descent is None else
                     _fmt_ratio(ratio(descent.get("memory_mib"), mib)),
                     m["target"] if m else "", _verdict(m)]
         for key in extra_keys:
@@ -561,6 +594,12 @@ def section_table(section):
             lines.append(
                 f"  accuracy: descent − best peer ({t['peer']}) = {t['value']:+.2f} pt, "
                 f"target {t['target']}: {_verdict(t)}")
+        elif t.get("subject", "descent") != "descent":
+            best = f"best of {', '.join(t['peers'])}: {t['peer']}" if t.get("peers") \
+                else t["peer"]
+            what = "memory" if t["metric"] == "memory" else "time"
+            lines.append(f"  target: {t['subject']} / {best} ({what}) = "
+                         f"{_fmt_ratio(t['value'])}, {t['target']}: {_verdict(t)}")
     for note in section.get("notes", []):
         lines.append(f"  note: {note}")
     foreign = [f for r in section["contenders"].values() for f in r.get("foreign_cpu", [])
@@ -591,7 +630,8 @@ def summary_lines(sections):
             continue
         value = (f"{t['value']:+.2f} pt" if t["metric"] == "accuracy"
                  else _fmt_ratio(t["value"]))
-        missed.append(f"{s['case']}/{s['id']} {t['metric']} vs {t['peer']} "
+        subject = "" if t.get("subject", "descent") == "descent" else f"{t['subject']} "
+        missed.append(f"{s['case']}/{s['id']} {subject}{t['metric']} vs {t['peer']} "
                       f"({value}, target {t['target']})")
     if missed:
         lines.append("MISS: " + "; ".join(missed))

@@ -31,7 +31,8 @@ def main(argv=None):
 
     data = harness.load_data(args.data)
     data.update(json.loads(args.extra))
-    contender = module.CONTENDERS[args.contender]
+    optional = {name: run for name, (_, run) in getattr(module, "OPTIONAL", {}).items()}
+    contender = {**module.CONTENDERS, **optional}[args.contender]
     with harness.limit_threads(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         timer = harness.MemoryTimer()

@@ -13,7 +13,7 @@ be seen to have done the same arithmetic.
 
 import numpy as np
 
-from bench import harness
+from bench import descent_compiled, harness, jax_peers, peers, torch_compiled
 from bench.common import MicrogradMLP, descent_mlp, torch_mlp
 
 
@@ -22,6 +22,7 @@ SMALL_NET_TARGETS = [
     harness.Target("pytorch", 0.15),
     harness.Target("micrograd", 0.5),
     harness.Target("numpy", 1.5),
+    harness.Target(peers.JAX, 1.0, subject=peers.COMPILED),
 ]
 
 
@@ -30,11 +31,13 @@ def run_section(cfg, case_id, section_id, data, steps, title, note):
     return the case's one section, per step, with the small-network targets."""
     repeats, warmup = cfg.repeats_for(5), cfg.warmup_rounds()
     cfg.say(f"  {case_id}: {repeats} repeats after {warmup} warm-up, interleaved")
-    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
+    contenders, skipped = peers.contenders(CONTENDERS, OPTIONAL, cfg)
+    results = harness.run_interleaved(contenders, data, repeats, warmup, cfg.say)
     section = {
         "case": case_id, "id": section_id, "title": title,
         "unit": "us", "per": steps, "per_label": "step", "steps": steps,
-        "show": ["final_loss"], "contenders": results, "notes": [note],
+        "show": ["final_loss"], "contenders": results,
+        "notes": [note, *skipped, *peers.compile_notes(results)],
     }
     harness.evaluate_targets(section, SMALL_NET_TARGETS)
     return [section]
@@ -159,4 +162,10 @@ def run_numpy(data, timer):
 
 CONTENDERS = {"descent": run_descent, "pytorch": run_pytorch, "micrograd": run_micrograd,
               "numpy": run_numpy}
+OPTIONAL = {
+    "descent-compiled": (descent_compiled.available, descent_compiled.sigmoid_contender),
+    "jax-step": (jax_peers.available, jax_peers.sigmoid_contender(scan=False)),
+    "jax-scan": (jax_peers.available, jax_peers.sigmoid_contender(scan=True)),
+    "torch-compile": (torch_compiled.available, torch_compiled.sigmoid_contender),
+}
 REQUIRES = {"pytorch": ("torch",), "micrograd": ("micrograd.engine",)}

@@ -9,15 +9,20 @@ import math
 
 import pytest
 
+import descent.compiled
+from bench import harness
 from bench.__main__ import CASES, main, parse_args
 
+# descent's compiled path joins every case where Numba is installed; JAX and
+# torch.compile are left out of the smoke run.
+COMPILED = ["descent-compiled"] if descent.compiled.AVAILABLE else []
 CONTENDERS = {
-    "a": {"sgd": ["descent", "pytorch", "sklearn", "numpy", "floor"],
-          "adam": ["descent", "pytorch", "sklearn", "numpy", "floor"]},
-    "b": {"sgd": ["descent", "pytorch", "micrograd", "numpy"]},
-    "c": {"gd": ["descent", "pytorch", "micrograd", "numpy"]},
-    "d": {"adam": ["descent", "pytorch", "sklearn"], "estimators": ["descent", "sklearn"],
-          "estimators-alpha": ["descent", "sklearn"]},
+    "a": {"sgd": ["descent", "pytorch", "sklearn", "numpy", "floor", *COMPILED],
+          "adam": ["descent", "pytorch", "sklearn", "numpy", "floor", *COMPILED]},
+    "b": {"sgd": ["descent", "pytorch", "micrograd", "numpy", *COMPILED]},
+    "c": {"gd": ["descent", "pytorch", "micrograd", "numpy", *COMPILED]},
+    "d": {"adam": ["descent", "pytorch", "sklearn", *COMPILED],
+          "estimators": ["descent", "sklearn"], "estimators-alpha": ["descent", "sklearn"]},
 }
 
 
@@ -55,7 +60,8 @@ def test_contenders_compute_the_same_thing(quick_run):
     for case, section_id, key in (("a", "sgd", "loss"), ("a", "adam", "loss"),
                                   ("b", "sgd", "final_loss"), ("c", "gd", "final_loss")):
         rows = cases[case]["sections"][section_id]["contenders"]
-        same_order = [n for n in ("descent", "pytorch", "numpy", "micrograd") if n in rows]
+        same_order = [n for n in ("descent", "pytorch", "numpy", "micrograd",
+                                  "descent-compiled") if n in rows]
         values = [rows[n][key] for n in same_order]
         assert max(values) - min(values) < 1e-3 * max(1.0, abs(values[0])), (case, values)
 
@@ -82,6 +88,30 @@ def test_report_names_blas_threads_and_verdicts(quick_run):
     assert "BLAS:" in printed and "OPENBLAS_CORETYPE" in printed
     assert "descent/x" in printed and ("PASS" in printed or "MISS" in printed)
     assert "targets:" in printed
+
+
+def test_the_compiled_paths_targets_are_evaluated(quick_run):
+    _, results, printed = quick_run
+    targets = [t for t in results["cases"]["a"]["sections"]["sgd"]["targets"]
+               if t["subject"] == "descent-compiled"]
+    assert [(t["metric"], t["bound"]) for t in targets] == [
+        ("time", 1.0), ("time", 1.15), ("memory", 1.0)]
+    assert targets[0]["peers"] == ["jax-step", "jax-scan"]
+    assert targets[0]["pass"] is None  # JAX is left out of the smoke run
+    if COMPILED:
+        assert targets[1]["pass"] is not None and "compiled/x" in printed
+        assert "descent-compiled / floor" in printed
+
+
+def test_a_target_against_several_peers_takes_the_best_that_ran():
+    section = {"contenders": {"descent-compiled": {"median": 2.0},
+                              "jax-step": {"median": 4.0}, "jax-scan": {"median": 3.0}}}
+    (target,) = harness.evaluate_targets(section, [harness.Target(
+        ("jax-step", "jax-scan", "absent"), 1.0, subject="descent-compiled")])
+    assert target["peer"] == "jax-scan" and target["value"] == pytest.approx(2 / 3)
+    assert target["pass"] is True
+    (none,) = harness.evaluate_targets(section, [harness.Target(("absent",), 1.0)])
+    assert none["value"] is None and none["pass"] is None
 
 
 def test_command_line_rejects_unknown_cases():

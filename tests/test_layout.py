@@ -16,6 +16,7 @@ LAYERS = [
     ("optim",),
     ("data",),
     ("files",),
+    ("compiled",),
     ("training",),
     ("teach",),
     ("tabular", "plot", "sklearn", "interop", "playground", "distributed", "cli"),

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from bench import harness
+from bench import descent_compiled, harness, jax_peers, peers, torch_compiled
 from bench.common import (descent_mlp, epoch_orders, init_weights, sklearn_start_from,
                           torch_epoch, torch_mlp)
 
@@ -25,6 +25,7 @@ REQUIRES = {"pytorch": ("torch",), "sklearn": ("sklearn.neural_network",)}
 TARGETS = [
     harness.Target("sklearn", 0.5),
     harness.Target("best", 1.0, metric="accuracy"),
+    harness.Target(peers.JAX, 1.0, subject=peers.COMPILED),
 ]
 
 
@@ -115,6 +116,22 @@ def run_descent_estimator(data, timer):
 
 
 CONTENDERS = {"descent": run_descent, "pytorch": run_pytorch, "sklearn": run_sklearn}
+
+
+def _adam(optim, params, data):
+    return optim.Adam(params, lr=data["lr"])
+
+
+OPTIONAL = {
+    "descent-compiled": (descent_compiled.available,
+                         descent_compiled.classifier_contender(_adam)),
+    "jax-step": (jax_peers.available, jax_peers.classifier_contender(
+        ID, lambda data: jax_peers.adam(data["lr"]), scan=False)),
+    "jax-scan": (jax_peers.available, jax_peers.classifier_contender(
+        ID, lambda data: jax_peers.adam(data["lr"]), scan=True)),
+    "torch-compile": (torch_compiled.available,
+                      torch_compiled.classifier_contender(ID, _adam)),
+}
 # The estimators' own contest (issue 8): descent.sklearn.MLPClassifier against
 # scikit-learn's, same hyper-parameters, fit time and test accuracy; without an L2
 # penalty (as the train() section above) and with scikit-learn's default alpha.
@@ -126,7 +143,8 @@ def run(cfg):
     data = make_data(cfg.quick, cfg.seed)
     repeats, warmup = cfg.repeats_for(DEFAULT_REPEATS), cfg.warmup_rounds()
     cfg.say(f"  d: {repeats} repeats after {warmup} warm-up, interleaved")
-    results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
+    contenders, skipped = peers.contenders(CONTENDERS, OPTIONAL, cfg)
+    results = harness.run_interleaved(contenders, data, repeats, warmup, cfg.say)
     section = {
         "case": ID, "id": "adam",
         "title": (f"digits {len(data['X']):,} train / {len(data['X_test'])} test × 64, "
@@ -134,7 +152,7 @@ def run(cfg):
         "unit": "s", "per": 1, "per_label": "run", "steps": data["epochs"],
         "show": ["accuracy", "loss"], "contenders": results,
         "notes": ["accuracy on the fixed test split; loss = mean training loss of the "
-                  "last epoch"],
+                  "last epoch", *skipped, *peers.compile_notes(results)],
     }
     harness.evaluate_targets(section, TARGETS)
     estimators = [_estimator_section(data, alpha, repeats, warmup, cfg.say)

@@ -30,20 +30,26 @@ import warnings
 
 import numpy as np
 
-from bench import harness
+from bench import descent_compiled, harness, jax_peers, peers, torch_compiled
 from bench.common import (descent_mlp, epoch_orders, init_weights, sklearn_start_from,
                           torch_epoch, torch_mlp)
 
 ID = "a"
 SIZES = [784, 256, 256, 10]
 DEFAULT_REPEATS = 5
-REQUIRES = {"pytorch": ("torch",), "sklearn": ("sklearn.neural_network",)}
+REQUIRES = {"pytorch": ("torch",), "sklearn": ("sklearn.neural_network",),
+            "descent-compiled": ("numba", "scipy.linalg.cython_blas")}
 TARGETS = [
     harness.Target("floor", 1.25),
     harness.Target("numpy", 1.0),
     harness.Target("pytorch", 0.6, op="<"),
     harness.Target("sklearn", 0.5, op="<"),
     harness.Target("sklearn", 1.0, metric="memory"),
+    # the compiled path (issue 20): not slower than JAX's better way, near the floor,
+    # no more memory than scikit-learn
+    harness.Target(peers.JAX, 1.0, subject=peers.COMPILED),
+    harness.Target("floor", 1.15, subject=peers.COMPILED),
+    harness.Target("sklearn", 1.0, metric="memory", subject=peers.COMPILED),
 ]
 
 
@@ -230,21 +236,41 @@ CONTENDERS = {"descent": run_descent, "pytorch": run_pytorch, "sklearn": run_skl
               "numpy": run_numpy, "floor": run_floor}
 
 
+def _jax_optimizer(data):
+    return jax_peers.sgd(_lr(data)) if data["opt"] == "sgd" else jax_peers.adam(_lr(data))
+
+
+OPTIONAL = {
+    "descent-compiled": (descent_compiled.available,
+                         descent_compiled.classifier_contender(_optimizer)),
+    "jax-step": (jax_peers.available,
+                 jax_peers.classifier_contender(ID, _jax_optimizer, scan=False)),
+    "jax-scan": (jax_peers.available,
+                 jax_peers.classifier_contender(ID, _jax_optimizer, scan=True)),
+    "torch-compile": (torch_compiled.available,
+                      torch_compiled.classifier_contender(ID, _optimizer)),
+}
+# measured for memory too: every contender but JAX and torch.compile
+MEMORY = list(CONTENDERS) + ["descent-compiled"]
+
+
 # ----------------------------------------------------------------------------- the case
 def run(cfg):
     data = make_data(cfg.quick, cfg.seed)
     n = len(data["X"])
     repeats, warmup = cfg.repeats_for(DEFAULT_REPEATS), cfg.warmup_rounds()
     sections = []
+    contenders, skipped = peers.contenders(CONTENDERS, OPTIONAL, cfg)
+    measured = [name for name in MEMORY if name in contenders]
     with harness.data_directory({k: v for k, v in data.items() if k != "opt"}) as directory:
         for opt in ("sgd", "adam"):
             data["opt"] = opt
             label = f"SGD (lr {data['lr_sgd']:g})" if opt == "sgd" else \
                 f"Adam (lr {data['lr_adam']:g})"
             cfg.say(f"  a/{opt}: {repeats} repeats after {warmup} warm-up, interleaved")
-            results = harness.run_interleaved(CONTENDERS, data, repeats, warmup, cfg.say)
+            results = harness.run_interleaved(contenders, data, repeats, warmup, cfg.say)
             if opt == "sgd" or not cfg.quick:
-                probes = harness.measure_memory(__name__, list(CONTENDERS), directory,
+                probes = harness.measure_memory(__name__, measured, directory,
                                                 cfg.threads, {"opt": opt},
                                                 parallel=cfg.quick)
                 for name, probe in probes.items():
@@ -262,8 +288,16 @@ def run(cfg):
                     "pytorch, numpy same batch order, sklearn its own shuffling)",
                     "added MiB = peak RSS during training minus RSS just before it, "
                     "each contender in a fresh process (VmHWM)",
+                    *skipped, *peers.compile_notes(results),
                 ],
             }
             harness.evaluate_targets(section, TARGETS)
             sections.append(section)
+            if opt == "sgd" and not cfg.quick and "descent-compiled" in contenders:
+                cfg.say("  a/compile: two fresh processes, one Numba cache")
+                sections.append(peers.compile_section(
+                    ID, directory, cfg.threads, results,
+                    "what compiling costs: the kernels' loading and the first SGD epoch of "
+                    "a fresh process (descent: an empty Numba cache, then the cache the "
+                    "first process wrote), against JAX's and torch.compile's compiling"))
     return sections

@@ -21,7 +21,7 @@ ID = "b"
 
 
 def make_data(quick=False, seed=0):
-    steps = 50 if quick else 10_000
+    steps = 48 if quick else 10_000  # whole epochs of the 8 patterns
     X = np.array(list(itertools.product([0.0, 1.0], repeat=3)), dtype=np.float32)
     T = (X.sum(axis=1, keepdims=True) >= 2).astype(np.float32)
     weights = [np.array([[0.2, -0.3], [0.4, 0.1], [-0.5, 0.2]], np.float32),
