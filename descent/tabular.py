@@ -26,20 +26,12 @@ from descent.data.encoding import (DataError, Moments, TableEncoder, TargetSumma
 from descent.files.archive import json_safe
 from descent.files.model import MAX_PARAMETERS
 from descent.optim.optimizers import get_optimizer
-from descent.errors import DescentError, DescentValueError
+from descent.errors import DescentValueError
 from descent.nn.layers import MLP, Linear
 from descent.training.stopping import EarlyStopping
+from descent.data.streaming import pandas_module as _pandas
 from descent.nn.inspect import class_probabilities, predict
 from descent.training.loop import r2_from_sums, train
-
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError:
-        raise DescentError("reading data files needs pandas: pip install 'descent[cli]'") \
-            from None
-    return pandas
 
 
 def read_table(path):

@@ -566,7 +566,8 @@ def _positive(value, name):
 
 
 # ------------------------------------------------------------------------ tables
-def _pandas():
+def pandas_module():
+    """pandas, or a clear error naming the extra that installs it."""
     try:
         import pandas
     except ImportError:
@@ -690,7 +691,7 @@ class TableSource:
     # -- reading
     def read_all(self):
         """The whole table in one pandas DataFrame (the parts one after another)."""
-        pandas = _pandas()
+        pandas = pandas_module()
         frames = [self._read_part(part) for part in range(len(self.parts))]
         frame = frames[0] if len(frames) == 1 else pandas.concat(frames, ignore_index=True)
         if frame.shape[0] == 0:
@@ -719,7 +720,7 @@ class TableSource:
         """The rows of ``block`` as DataFrames of at most ``block_rows`` rows (the
         ``columns`` only, for Parquet)."""
         path = self.parts[block.part]
-        pandas = _pandas()
+        pandas = pandas_module()
         try:
             if self.parquet:
                 parquet = _parquet()
@@ -771,7 +772,7 @@ class TableSource:
             raise DataError(f"data file {self.path} has no rows or no columns")
 
     def _open_csv(self):
-        pandas = _pandas()
+        pandas = pandas_module()
         self._scans, first = [], None
         for path in self.parts:
             offsets, size, header, records = _scan_csv(path)
@@ -796,7 +797,7 @@ class TableSource:
             raise DataError(f"data file {self.path} has no rows or no columns")
 
     def _read_part(self, part):
-        pandas = _pandas()
+        pandas = pandas_module()
         path = self.parts[part]
         try:
             if self.parquet:
@@ -1031,7 +1032,7 @@ class TableDataset(Dataset):
         return values
 
     def _first_pass(self, task, max_categories, max_category_share):
-        pandas = _pandas()
+        pandas = pandas_module()
         summaries = [ColumnSummary(name, max_categories, max_category_share,
                                    cap=max_categories + 1) for name in self.features]
         self._target = TargetSummary(self.target)
