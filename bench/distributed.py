@@ -83,7 +83,9 @@ def single_process(args):
     with threadpool_limits(limits=1):
         for batch_size in sorted(set(args.batch_sizes)):
             model = descent.nn.MLP(SIZES, rng=0)
-            history = descent.train(model, X, y, **options(batch_size, args.epochs))
+            # the graph engine, which the Dask workers run too
+            history = descent.train(model, X, y, engine="graph",
+                                    **options(batch_size, args.epochs))
             speeds[batch_size] = args.rows / epoch_seconds(history)
     return speeds
 

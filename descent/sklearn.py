@@ -27,7 +27,6 @@ from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, col
                                       validate_data)
 
 from descent import losses
-from descent.autograd import ops
 from descent.training.callbacks import Callback
 from descent.nn.layers import MLP
 from descent.optim.optimizers import SGD, AdaGrad, Adam, AdamW, LBFGS, RMSProp
@@ -37,6 +36,8 @@ from descent.autograd.functional import sigmoid, softmax
 from descent.nn.inspect import predict
 from descent.autograd.tensor import is_grad_enabled, tensor
 from descent.training.loop import train
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
                 "tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "leaky_relu"}
@@ -239,16 +240,16 @@ class _BaseMLP(BaseEstimator):
         data loss."""
         base = self._data_loss()
         weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-        alpha = self.alpha
+        penalized = losses.Penalized(base, weights, l2=self.alpha, per_example=True)
+        if report is None:  # a loss the compiled engine can train
+            return penalized if self.alpha else base
 
         def loss(prediction, target, sample_weight=None):
             value = base(prediction, target, sample_weight=sample_weight)
-            if report is not None and is_grad_enabled():  # (not for validation data)
+            if is_grad_enabled():  # (not for validation data)
                 report.seen(value.item(), len(prediction.data))
-            if not alpha:
-                return value
             total = len(prediction.data) if sample_weight is None else sample_weight.sum()
-            return ops.sum_of_squares(weights, 0.5 * alpha / total, plus=value)
+            return penalized.add_to(value, total)
 
         return loss
 
@@ -332,7 +333,7 @@ class _BaseMLP(BaseEstimator):
         self.model_.train()
         result = minimize_lbfgs_b(
             self.model_.parameters(),
-            lambda: loss_fn(self.model_(X_tensor), target_values, weights),
+            lambda: loss_fn(self.model_(X_tensor), target_values, sample_weight=weights),
             max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol)
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
@@ -424,6 +425,7 @@ class _BaseMLP(BaseEstimator):
 
     def _record(self, history, validated, examples):
         self.learning_rate_ = self._optimizer.lr  # as invscaling / adaptive left it
+        self.engine_, self.engine_reason_ = history.engine, history.engine_reason
         losses_seen = history["loss"]
         self.loss_curve_ += losses_seen
         self.n_iter_ += len(history)
@@ -649,10 +651,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return softmax(output).data
 
     def predict_log_proba(self, X):
+        """The logarithm of ``predict_proba(X)``."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
+        """The most probable class of each row (for a multilabel model, a 0/1 column per
+        label: 1 where its probability is above 0.5)."""
         probabilities = self.predict_proba(X)
         if self._task == "multilabel":
             return (probabilities > 0.5).astype(int)
@@ -721,6 +726,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
+        """The predicted targets: one value per row, or one column per output for a
+        multi-output target."""
         output = self._forward(X)
         if self.out_activation_ == "exp":
             output = np.exp(output)

@@ -56,7 +56,8 @@ def run_descent(data, timer):
         history = descent.train(model, data["X"], data["y"], loss="cross_entropy",
                                 optimizer=optimizer, batch_size=data["batch"],
                                 epochs=data["epochs"], shuffle=True, seed=data["seed"],
-                                progress=False, classes=np.arange(data["classes"]))
+                                progress=False, classes=np.arange(data["classes"]),
+                                engine="graph")
     with descent.no_grad():
         predicted = model(data["X_test"]).numpy().argmax(axis=1)
     return {"accuracy": float(np.mean(predicted == data["y_test"])),

@@ -85,7 +85,7 @@ def run_descent(data, timer):
         history = descent.train(model, data["X"], data["y"], loss="cross_entropy",
                                 optimizer=optimizer, batch_size=data["batch"], epochs=1,
                                 shuffle=True, seed=data["seed"], progress=False,
-                                classes=np.arange(data["classes"]))
+                                classes=np.arange(data["classes"]), engine="graph")
     return {"loss": history.last["loss"]}
 
 

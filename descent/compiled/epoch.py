@@ -110,7 +110,8 @@ def run_batches(X, order, n, batch_size, first, last, gather,
                 tcodes, tvals, tmetric, loss_code, on_logits, task, threshold,
                 theta, grads, state, work, delta, layers, layer_floats,
                 xbuf, input_gen, input_p, input_scale, uniforms, cursors,
-                opt_code, h, h64, segments, runs, fuse, limit, results, norms):
+                opt_code, h, h64, segments, runs, fuse, limit, results, norms,
+                penalties, rates):
     """Train on batches ``first`` to ``last − 1`` (numbered across epochs, see above).
 
     ``X`` is the inputs as one flat row-major array (n × features). ``gather`` copies
@@ -122,7 +123,9 @@ def run_batches(X, order, n, batch_size, first, last, gather,
     each as long as ``theta``. ``norms`` with columns gets each segment's gradient norm
     added per batch. Stops early at a batch whose loss is not a finite number (before
     its update, as the graph engine does), or whose BCE input is not a probability;
-    ``results`` says which. Returns the batch it stopped before.
+    ``results`` says which. ``penalties`` (rows ``losses.P_*``) are the parameters a
+    ``Penalized`` loss penalises, at the rates ``(l2, l1, per_example)``: their terms
+    join each batch's value and gradients. Returns the batch it stopped before.
     """
     dt = theta.dtype.type
     depth = layers.shape[0]
@@ -218,6 +221,10 @@ def run_batches(X, order, n, batch_size, first, last, gather,
                                                    tcodes, delta, g_top)
         else:
             value = losses.poisson(work, seen, k, units_top, order, base, tvals, delta, g_top)
+        # the penalties' rates, per example as scikit-learn's alpha when ``rates[2]``
+        l2, l1 = (rates[0] / k, rates[1] / k) if rates[2] else (rates[0], rates[1])
+        if penalties.shape[0]:
+            value = losses.penalized_value(theta, penalties, l2, l1, value)
         if not proper or not math.isfinite(value):
             results[epoch, R_FAILED] = j
             results[epoch, R_VALUE] = value
@@ -303,6 +310,8 @@ def run_batches(X, order, n, batch_size, first, last, gather,
             _plain_sgd_steps(layers, source, at, work, delta, theta, grads, state, k, h, h64)
             continue
         # ---- update
+        if penalties.shape[0]:
+            losses.penalized_gradient(theta, grads, penalties, l2, l1)
         if norms.shape[1]:
             for s in range(segments.shape[0]):
                 norms[epoch, s] += math.sqrt(optimizers.sum_of_squares(

@@ -256,3 +256,56 @@ def error_sums(out, oo, k, units, order, base, tmetric):
             squared += e * e
             absolute += abs(e)
     return squared, absolute
+
+
+# ---------------------------------------------------------------- a Penalized loss's terms
+# ``penalties`` has a row per penalised parameter: its offset and size in ``theta`` and
+# whether it learns (1) or is frozen (0: it counts in the value, gets no gradient);
+# ``rates`` is (l2, l1) already divided by the batch's rows where ``per_example``.
+P_OFFSET, P_SIZE, P_LEARNS = range(3)
+PENALTY_FIELDS = 3
+
+
+@kernel
+def penalized_value(theta, penalties, l2, l1, value):
+    """The data loss ``value`` plus l1 · Σ|w| plus l2/2 · Σw², added up as
+    ``descent.losses.Penalized`` adds them: each parameter's sum in the dtype, the L1
+    term added in the dtype, the L2 term's sum of dot products in float64."""
+    dt = theta.dtype.type
+    if l1:
+        total = dt(0.0)
+        for p in range(penalties.shape[0]):
+            at, size = U(penalties[p, P_OFFSET]), U(penalties[p, P_SIZE])
+            part = 0.0
+            for i in range(size):
+                part += abs(theta[at + i])
+            total += dt(part)
+        value = dt(value + dt(l1) * total)
+    if l2:
+        squares = 0.0
+        for p in range(penalties.shape[0]):
+            at, size = U(penalties[p, P_OFFSET]), U(penalties[p, P_SIZE])
+            part = 0.0
+            for i in range(size):
+                part += np.float64(theta[at + i]) * np.float64(theta[at + i])
+            squares += np.float64(dt(part))
+        value = dt(squares * (0.5 * l2) + np.float64(value))
+    return value
+
+
+@kernel
+def penalized_gradient(theta, grads, penalties, l2, l1):
+    """Add the penalties' gradients, l2 · w and l1 · sign(w), to the learning
+    parameters' gradients."""
+    dt = theta.dtype.type
+    factor, rate = dt(l2), dt(l1)
+    for p in range(penalties.shape[0]):
+        if not penalties[p, P_LEARNS]:
+            continue
+        at, size = U(penalties[p, P_OFFSET]), U(penalties[p, P_SIZE])
+        for i in range(size):
+            w = theta[at + i]
+            if l1:
+                grads[at + i] += dt(np.sign(w)) * rate
+            if l2:
+                grads[at + i] += w * factor

@@ -20,7 +20,7 @@ import numpy as np
 from descent import losses as loss_functions
 from descent.autograd.backend import as_rng, get_default_dtype
 from descent.compiled import activations, epoch, jit, losses, optimizers, products
-from descent.errors import DescentValueError
+from descent.errors import DescentValueError, ShapeError
 from descent.nn.activations import ACTIVATION_MODULES, Activation
 from descent.nn.layers import Dropout, Linear, Sequential
 from descent.optim import optimizers as optim
@@ -124,10 +124,32 @@ def _activation(module, where, last):
     return name, 0.0
 
 
+def _data_loss(loss):
+    """The loss function that compares outputs with targets (a ``Penalized`` loss's
+    own) and the ``Penalized`` loss, or None."""
+    loss = loss_functions.get_loss(loss)
+    return (loss.loss, loss) if isinstance(loss, loss_functions.Penalized) else (loss, None)
+
+
+def _penalty_plan(penalty, parameters):
+    """The rows (``losses.P_*``) of the parameters a ``Penalized`` loss penalises, and
+    its rates ``(l2, l1, per_example)``; no rows without one."""
+    if penalty is None:
+        return np.zeros((0, losses.PENALTY_FIELDS), np.int64), np.zeros(3)
+    ours = {id(p) for p in parameters}
+    if not all(id(w) in ours for w in penalty.parameters):
+        raise _Unsupported("a penalty on tensors other than the network's own parameters")
+    rows = [(id(w), bool(w.requires_grad)) for w in penalty.parameters]
+    if len({key for key, _ in rows}) != len(rows):
+        raise _Unsupported("a penalty that counts a parameter twice")
+    return rows, np.array([penalty.l2, penalty.l1, float(penalty.per_example)])
+
+
 def _loss_plan(loss, last):
     """(loss code, whether it works from the logits) for the loss function ``loss`` on
     a network whose output activation is ``last``."""
-    name = _LOSSES.get(loss_functions.get_loss(loss))
+    loss, _ = _data_loss(loss)
+    name = _LOSSES.get(loss)
     if name is None:
         raise _Unsupported(f"the loss {getattr(loss, '__name__', loss)!r} is not one of the "
                            "built-in losses")
@@ -223,11 +245,13 @@ def _plan(model, loss, optimizer, y, sample_weight=None, callbacks=()):
             raise _Unsupported("layers whose sizes do not fit together")
     code = _check_optimizer(optimizer, parameters)
     loss_code, on_logits = _loss_plan(loss, layers[-1].activation)
+    penalized, rates = _penalty_plan(_data_loss(loss)[1], parameters)
     codes, values = _check_targets(y, loss_code, layers[-1].linear.out_features) \
         if y is not None else (None, None)
     return {"input_dropout": input_dropout, "layers": layers, "parameters": parameters,
             "dtype": next(iter(dtypes)), "optimizer": code, "loss": loss_code,
-            "on_logits": on_logits, "codes": codes, "values": values}
+            "on_logits": on_logits, "codes": codes, "values": values,
+            "penalized": penalized, "rates": rates}
 
 
 def _watches_batches(callback):
@@ -259,7 +283,11 @@ def supports(model, loss, optimizer, y=None, *, sample_weight=None, callbacks=()
         return False, str(reason)
     shape = "-".join(str(n) for n in [plan["layers"][0].linear.in_features]
                      + [layer.linear.out_features for layer in plan["layers"]])
-    return True, (f"compiled: a {shape} network, {_LOSSES[loss_functions.get_loss(loss)]}, "
+    data_loss, penalty = _data_loss(loss)
+    terms = "" if penalty is None else " plus " + " and ".join(
+        f"an {kind} penalty" for kind, rate in (("L1", penalty.l1), ("L2", penalty.l2))
+        if rate)
+    return True, (f"compiled: a {shape} network, {_LOSSES[data_loss]}{terms}, "
                   f"{type(optimizer).__name__}, whole epochs in one Numba kernel")
 
 
@@ -307,7 +335,7 @@ class EpochResult:
 
     ``loss_sum`` is Σ (batch loss × batch rows) in float64, in batch order — the loop's
     running total, number for number — over ``count`` examples in ``batches`` updates;
-    ``correct`` (classification) or ``squared`` and ``absolute`` (Σ e², Σ |e| of the
+    ``correct`` (classification) or ``squared`` and ``absolute`` (Σ e², Σ ``|e|`` of the
     outputs' errors, regression) the epoch's metrics; ``grad_norms`` each trainable
     parameter's gradient norm, by name, averaged over the batches; ``first_over`` the
     first batch (from 0) whose loss exceeded the run's limit. ``failed_batch`` is the
@@ -400,8 +428,8 @@ class EpochRunner:
             else int(batch_size)
         self._layers, self._input_dropout = plan["layers"], plan["input_dropout"]
         if self._layers[0].linear.in_features != X.shape[1]:
-            raise DescentValueError(f"X has {X.shape[1]} features, the network takes "
-                                    f"{self._layers[0].linear.in_features}")
+            raise ShapeError(f"the layer takes {self._layers[0].linear.in_features} input "
+                             f"features, the input has shape {X.shape}")
         self._opt_code, self._loss_code = plan["optimizer"], plan["loss"]
         self._on_logits = plan["on_logits"]
         default_task, default_logits = _default_task(self._loss_code, self._on_logits)
@@ -412,6 +440,7 @@ class EpochRunner:
         self._threshold = 0.0 if (default_logits if logits is None else logits) else 0.5
         self._targets(plan["codes"], plan["values"])
         self._lay_out(plan["parameters"])
+        self._penalties, self._rates = self._penalty_rows(plan["penalized"]), plan["rates"]
 
     # ------------------------------------------------------------------ construction
     def _targets(self, codes, values):
@@ -469,6 +498,7 @@ class EpochRunner:
         self.grads = np.zeros(offset, dt)
         self._params = [(p, self.theta[o:o + p.data.size].reshape(p.shape))
                         for p, o in slots]
+        self._slot_of = {id(p): (o, p.data.size) for p, o in slots}
         self._segments = np.zeros((len(segments), epoch.SEGMENT_FIELDS), np.int64)
         # the state slots these settings use, one after the other (none for plain SGD)
         every = _STATE_KEYS[self._opt_code]
@@ -503,6 +533,14 @@ class EpochRunner:
         rows = batch * max(1, _UNIFORMS_PER_CALL // max(batch * units, 1)) if units else 0
         self._rows_per_call = rows
         self._uniforms = np.zeros(rows * units if units else 0)
+
+    def _penalty_rows(self, penalized):
+        """The table ``losses.P_*`` of the penalised parameters (``(id, learns)`` pairs)."""
+        rows = np.zeros((len(penalized), losses.PENALTY_FIELDS), np.int64)
+        for row, (key, learns) in zip(rows, penalized):
+            row[losses.P_OFFSET], row[losses.P_SIZE] = self._slot_of[key]
+            row[losses.P_LEARNS] = learns
+        return rows
 
     # ------------------------------------------------------------------ one epoch
     def order(self, shuffle=True, rng=None):
@@ -581,6 +619,7 @@ class EpochRunner:
         # plain SGD steps inside the backward pass, where every weight product goes to
         # BLAS (on a small network the per-layer steps cost more than the pass they save)
         fuse = self._opt_code == optimizers.SGD and not self.diagnostics and \
+            not len(self._penalties) and \
             not hyper["momentum"] and not hyper["weight_decay"] and all(
                 self.batch_size * layer.linear.in_features * layer.linear.out_features
                 >= products.BLAS_MIN for layer in self._layers)
@@ -597,7 +636,7 @@ class EpochRunner:
                     self._floats, xbuf, input_gen, float(dropout.p) if dropout else 0.0,
                     _dropout_scale(dropout.p, self.dtype) if dropout else 1.0,
                     self._uniforms, cursors, self._opt_code, h, h64, self._segments, runs,
-                    fuse, float(limit), results, norms)
+                    fuse, float(limit), results, norms, self._penalties, self._rates)
                 if stopped < last:
                     break
                 first = last

@@ -37,7 +37,7 @@ from descent.training.loop import (_GROWTH, _LOSS_FLOOR, _SAME_SHAPE_LOSSES, _SA
                                    TASKS, Targets, _check_monitors, _check_positive_int,
                                    _diverged, _grown, _instances, _norm, _output_width,
                                    _quick_norm, _untrained_loss, _warn_about_step_units,
-                                   end_epoch, end_training, evaluate_model, infer_task,
+                                   data_loss, end_epoch, end_training, evaluate_model, infer_task,
                                    resume)
 from descent.training.stopping import Criterion, MaxEpochs, WeightChange
 
@@ -160,7 +160,7 @@ def train(model, X, y, *, client=None, loss="mse", optimizer="sgd", lr=None, bat
     shards = shards or max(len(client.scheduler_info()["workers"]), 1)
     partitions = split(X, y, shards, features)
     one_hot = None
-    if task == "multiclass" and loss_fn in _SAME_SHAPE_LOSSES:
+    if task == "multiclass" and data_loss(loss_fn) in _SAME_SHAPE_LOSSES:
         one_hot = len(classes) if classes is not None else _output_width(model)
     logits = True if task == "multilabel" and output_activation(model) != "sigmoid" else None
     pool = ShardPool(client, partitions, shards, {

@@ -146,7 +146,7 @@ def sse(prediction, target, reduction="mean"):
 
 @_weighted
 def mae(prediction, target, reduction="mean"):
-    """Mean absolute error (1/n) Σ |y − ŷ|."""
+    """Mean absolute error (1/n) Σ ``|y − ŷ|``."""
     prediction, target = _pair(prediction, target)
     return _reduce(ops.abs(prediction - target), reduction)
 

@@ -144,20 +144,12 @@ def python_script(settings, model, output, data, epochs, stop_code):
     loss = repr(settings["loss"])
     penalty = ""
     if settings["regularization"] != "none" and settings["regularization_rate"] > 0:
-        rate = settings["regularization_rate"]
-        target = "target"
-        if output.task == "multiclass" and settings["loss"] in ("mse", "sse"):
-            target = f"descent.data.preprocessing.one_hot(target, {output.units})"
-        data_loss = f"descent.losses.{settings['loss']}(prediction, {target})"
-        value = (f"{data_loss} + {rate!r} * sum(w.abs().sum() for w in weights)"
-                 if settings["regularization"] == "l1" else
-                 f"descent.autograd.ops.sum_of_squares(weights, {rate / 2!r}, "
-                 f"plus={data_loss})")
+        kind = settings["regularization"]
         penalty = (
-            f"weights = [m.weight for m in model if isinstance(m, nn.Linear)]\n\n\n"
-            f"def loss(prediction, target):  # the data loss plus the "
-            f"{settings['regularization'].upper()} penalty on the weights\n"
-            f"    return {value}\n\n\n")
+            f"weights = [m.weight for m in model if isinstance(m, nn.Linear)]\n"
+            f"# the data loss plus the {kind.upper()} penalty on the weights\n"
+            f"loss = descent.losses.Penalized({settings['loss']!r}, weights, "
+            f"{kind}={settings['regularization_rate']!r})\n")
         loss = "loss"
     classes = "" if output.task == "regression" else \
         f", classes={list(range(output.units if output.units > 1 else 2))!r}"

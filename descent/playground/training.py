@@ -3,10 +3,8 @@
 the stopping criteria.
 """
 
-from descent.autograd.ops import sum_of_squares
-from descent.data.preprocessing import one_hot
 from descent.errors import DescentValueError
-from descent.losses.functions import get_loss
+from descent.losses.penalty import Penalized
 from descent.optim.optimizers import get_optimizer
 from descent.playground.network import layers_of
 from descent.playground.settings import OPTIMIZERS
@@ -29,22 +27,7 @@ def loss_for(settings, model, output):
         settings["regularization_rate"]
     if kind == "none" or rate == 0:
         return name
-    base = get_loss(name)
-    weights = [layer.weight for layer in layers_of(model)]
-    # a named squared error gets one-hot rows from descent.train; a function of ours
-    # gets the class labels, so it makes the rows itself
-    rows = output.units if output.task == "multiclass" and name in ("mse", "sse") else None
-
-    def penalised(prediction, target):
-        if rows is not None:
-            target = one_hot(target, rows, dtype=prediction.data.dtype)
-        value = base(prediction, target)
-        if kind == "l2":
-            return sum_of_squares(weights, rate / 2, plus=value)
-        return value + rate * sum(w.abs().sum() for w in weights)
-
-    penalised.__name__ = f"{name}_plus_{kind}"
-    return penalised
+    return Penalized(name, [layer.weight for layer in layers_of(model)], **{kind: rate})
 
 
 def criteria_for(settings, has_test):

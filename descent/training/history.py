@@ -65,6 +65,11 @@ class History:
     epoch), ``grad_norm`` (per parameter, mean over the epoch's batches),
     ``dead_fraction`` (share of ReLU units inactive on 256 rows spread evenly over the
     training data) and ``time`` (seconds since training began).
+
+    ``history.engine`` is the engine that trained (``"compiled"``: whole epochs in one
+    Numba kernel, ``"graph"``: the graph engine, batch by batch) and
+    ``history.engine_reason`` why it was chosen (for ``engine="auto"``, what kept the
+    compiled path away).
     """
 
     def __init__(self):
@@ -73,8 +78,11 @@ class History:
         self.stopped_by = None
         self.classes = None
         self.best_epoch = None
+        self.engine = None
+        self.engine_reason = None
 
     def append(self, record):
+        """Add an epoch's record (a dict with at least ``epoch``) at the end."""
         self.records.append(record)
 
     def __len__(self):
@@ -86,7 +94,7 @@ class History:
     def __repr__(self):
         last = self.records[-1] if self.records else {}
         return (f"History({len(self)} epochs, final loss {last.get('loss')}, "
-                f"stop_reason={self.stop_reason!r})")
+                f"stop_reason={self.stop_reason!r}, engine={self.engine!r})")
 
     @property
     def last(self):
@@ -94,10 +102,12 @@ class History:
         return self.records[-1] if self.records else {}
 
     def to_dict(self):
-        """Everything as plain Python data: columns by name, plus the stop reason."""
+        """Everything as plain Python data: columns by name, plus the stop reason and the
+        engine that trained."""
         keys = list(dict.fromkeys(k for record in self.records for k in record))
         return {"stop_reason": self.stop_reason, "best_epoch": self.best_epoch,
                 "classes": None if self.classes is None else _plain_list(self.classes),
+                "engine": self.engine, "engine_reason": self.engine_reason,
                 "columns": {key: self[key] for key in keys}}
 
     def to_json(self, path=None):
@@ -127,6 +137,8 @@ class History:
                     history.stop_reason = data.get("stop_reason")
                     history.best_epoch = data.get("best_epoch")
                     history.classes = data.get("classes")
+                    history.engine = data.get("engine")
+                    history.engine_reason = data.get("engine_reason")
                 else:
                     history.records = [_unflatten(row) for row in csv.DictReader(handle)]
         except FileNotFoundError:

@@ -144,7 +144,7 @@ def _train(data, y=None, **options):
                    activation="tanh", rng=0)
     history = descent.train(model, data, y, loss="cross_entropy", optimizer="adam",
                             lr=0.01, batch_size=16, epochs=3, seed=2, progress=False,
-                            **options)
+                            engine="graph", **options)
     return model, history
 
 

@@ -23,12 +23,12 @@ def test_the_penalty_is_added_on_the_weights_only(kind):
                          "dataset": "gauss", "classes": 3})
     loss = loss_for(settings, net, Output(3, "softmax", "multiclass"))
     output = net(np.ones((4, 2), dtype=np.float32))
-    labels = np.array([0, 1, 2, 1])
-    data = descent.losses.mse(output, np.eye(3, dtype=np.float32)[labels]).item()
+    rows = np.eye(3, dtype=np.float32)[[0, 1, 2, 1]]  # (train gives the loss one-hot rows)
+    data = descent.losses.mse(output, rows).item()
     weights = [net[0].weight.data, net[2].weight.data]
     penalty = sum(np.abs(w).sum() for w in weights) if kind == "l1" else \
         sum((w * w).sum() for w in weights) / 2
-    assert loss(output, labels).item() == pytest.approx(data + 0.1 * penalty, rel=1e-5)
+    assert loss(output, rows).item() == pytest.approx(data + 0.1 * penalty, rel=1e-5)
 
 
 def test_without_a_penalty_the_loss_is_descents_own_by_name():
