@@ -34,6 +34,8 @@ from descent.teach.report import RENDERERS, STANDALONE_FORMATS, Report, Table
 from descent.autograd.functional import ACTIVATIONS
 from descent.losses.functions import LOSSES
 
+__all__ = ["main"]
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors in one line and a pointer to ``--help`` (argparse's
@@ -453,7 +455,9 @@ def run_train(args, out):
     regression = model.metadata["target"]["task"] == "regression"
     notes = ["Regression metrics are in the target's own units."] if regression else []
     where = "standard output" if args.output == STDOUT else args.output
-    report.add(_metrics_table(saved["final"], regression), *notes,
+    why = (history.engine_reason or "").removeprefix(f"{history.engine}: ")
+    engine = [f"Engine: {history.engine} ({why})."] if history.engine else []
+    report.add(_metrics_table(saved["final"], regression), *notes, *engine,
                f"Model written to {where}")
     report_out.write(report.render("text"))
     return 0
@@ -689,7 +693,11 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict
             "exercise": run_exercise, "export": run_export, "playground": run_playground}
 
 
+_SIGNALLED = []  # a SIGTERM arrived during this run
+
+
 def _terminated(signum, frame):
+    _SIGNALLED.append(signum)
     raise KeyboardInterrupt
 
 
@@ -708,6 +716,7 @@ def main(argv=None, out=None):
     # only be handled in the main thread)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
+    _SIGNALLED.clear()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -734,6 +743,10 @@ def main(argv=None, out=None):
         sys.stderr.write(f"descent: error: {where}{error.strerror or error}\n")
         return 2
     except Exception as error:  # noqa: BLE001  (the last line of defence: no traceback)
+        if _SIGNALLED and not args.debug:  # what the interruption broke on its way out
+            sys.stderr.write("descent: interrupted; nothing was written after the last "
+                             f"completed file ({type(error).__name__} on the way out)\n")
+            return 130
         if args.debug:
             traceback.print_exc()
         else:

@@ -212,5 +212,5 @@ def test_sigterm_during_training_leaves_no_temporary_file(tmp_path):
     time.sleep(0.3)
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=60)
-    assert run.returncode == 130 and err.startswith("descent: interrupted")
+    assert run.returncode == 130 and err.startswith("descent: interrupted"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "run.ckpt"]

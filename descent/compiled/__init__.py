@@ -7,10 +7,13 @@ arithmetic written out element by element, one family per module — ``activatio
 loop) — and ``runner`` lays a network out for them. ``supports`` says whether a model,
 loss and optimiser can take this path and why not; ``EpochRunner`` trains an epoch at a
 time on the row order the training loop draws (``epoch_order``); ``load`` compiles the
-kernels, or reads them from Numba's cache on disk, ahead of the first epoch.
+kernels, or reads them from Numba's cache on disk, ahead of the first epoch;
+``numpy_on_one_thread`` is the context for NumPy's work between epochs (``threads``).
 """
 
 from descent.compiled.jit import AVAILABLE
 from descent.compiled.runner import EpochResult, EpochRunner, epoch_order, load, supports
+from descent.compiled.threads import numpy_on_one_thread
 
-__all__ = ["AVAILABLE", "EpochResult", "EpochRunner", "epoch_order", "load", "supports"]
+__all__ = ["AVAILABLE", "EpochResult", "EpochRunner", "epoch_order", "load",
+           "numpy_on_one_thread", "supports"]

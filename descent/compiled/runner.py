@@ -46,6 +46,7 @@ _TASKS = {"regression": epoch.REGRESSION, "multiclass": epoch.MULTICLASS,
           "binary": epoch.BINARY, "multilabel": epoch.MULTILABEL}
 # Dropout numbers drawn per kernel call at most (float64): 16 MiB.
 _UNIFORMS_PER_CALL = 1 << 21
+_CHANGE_BLOCK = 65_536  # elements of the epoch's change taken in float64 at a time
 SUPPORTED = ("a Sequential (or MLP) of Linear layers, each followed by at most one of the "
              "activations identity, step, sigmoid, tanh, relu, leaky_relu, elu (softmax "
              "at the output) and at most one Dropout; the losses mse, sse, mae, "
@@ -549,18 +550,49 @@ class EpochRunner:
         return epoch_order(self.n, None if self.batch_size >= self.n else self.batch_size,
                            shuffle, rng)
 
-    def run_epoch(self, order, limit=math.inf):
+    def run_epoch(self, order, limit=math.inf, hold=False):
         """Train one epoch on the rows in ``order`` (a permutation of 0..n−1, as
         :func:`epoch_order` draws it; its consecutive slices of ``batch_size`` rows are
         the batches) and return its :class:`EpochResult`.
 
         ``limit``: the loss past which a batch counts as ``first_over`` (the loop's
-        divergence limit). Raises ``DescentValueError`` when binary cross-entropy meets
-        outputs outside [0, 1], as the graph engine's loss does (the batches before it
-        keep their updates).
+        divergence limit). ``hold``: leave the model's weights as they were when the
+        epoch began, the new ones held here until :meth:`commit` — so that a caller
+        who may have to restore the epoch's start needs no copy of it (gradients and
+        optimiser state are the model's and the optimiser's as always). Raises
+        ``DescentValueError`` when binary cross-entropy meets outputs outside [0, 1],
+        as the graph engine's loss does (the batches before it keep their updates).
         """
-        results, norms = self._run(np.asarray(order, dtype=np.int64)[None, :], limit)
-        return self._result(results[0], norms[0])
+        results, norms = self._run(np.asarray(order, dtype=np.int64)[None, :], limit, hold)
+        try:
+            return self._result(results[0], norms[0])
+        except DescentValueError:
+            self.commit()
+            raise
+
+    def commit(self):
+        """Write the weights an epoch run with ``hold=True`` holds into the model."""
+        for p, view in self._params:
+            np.copyto(p.data, view)
+
+    def held_finite(self):
+        """Whether the held weights are all finite numbers (their sum of squares is, or
+        else each one is: huge finite weights may square to infinity)."""
+        squares = optimizers.sum_of_squares(self.theta, 0, self.theta.size)
+        return math.isfinite(squares) or bool(np.all(np.isfinite(self.theta)))
+
+    def held_change(self):
+        """The Euclidean norm of the held weights minus the model's (the epoch's change
+        of every parameter, as ``weight_change`` records it), in float64."""
+        total = 0.0
+        for p, view in self._params:
+            flat, old = view.reshape(-1), p.data.reshape(-1)
+            for start in range(0, flat.size, _CHANGE_BLOCK):
+                # (the difference in the weights' dtype, as the training loop takes it)
+                step = (flat[start:start + _CHANGE_BLOCK]
+                        - old[start:start + _CHANGE_BLOCK]).astype(np.float64)
+                total += float(np.dot(step, step))
+        return math.sqrt(total)
 
     def run_epochs(self, orders):
         """Train one epoch per row of ``orders`` (epochs × n row orders) in one kernel
@@ -577,7 +609,7 @@ class EpochRunner:
                 f"{int(row[epoch.R_FAILED]) + 1}; try a smaller learning rate")
         return results[:, epoch.R_LOSS] / results[:, epoch.R_COUNT]
 
-    def _run(self, orders, limit):
+    def _run(self, orders, limit, hold=False):
         """The kernel on the epochs' orders (rows of ``orders``): (results, norms)."""
         if orders.ndim != 2 or orders.shape[1] != self.n or (orders.size and (
                 orders.min() < 0 or orders.max() >= self.n)):
@@ -643,7 +675,7 @@ class EpochRunner:
         finally:
             for run, segment in zip(members, self._segments):
                 segment[epoch.S_STEP:] = runs[run, epoch.S_STEP:]
-            self._give_back()
+            self._give_back(weights=not hold)
         return results, norms
 
     def _runs(self):
@@ -702,11 +734,12 @@ class EpochRunner:
                 self._segments[s, epoch.S_FRESH0 + slot] = held is None
             self._segments[s, epoch.S_STEP] = state.get("step", 0)
 
-    def _give_back(self):
-        """Write the parameters back into the model's arrays and the state into the
-        optimiser's dicts (the keys the update functions would have made)."""
-        for p, view in self._params:
-            np.copyto(p.data, view)
+    def _give_back(self, weights=True):
+        """Write the parameters (unless not ``weights``) back into the model's arrays
+        and the state into the optimiser's dicts (the keys the update functions would
+        have made)."""
+        if weights:
+            self.commit()
         keys = _kept_keys(self._opt_code, self.optimizer.hyper)
         for s, (p, _, index, grad, views) in enumerate(self._trainable):
             state = self.optimizer.state[index]

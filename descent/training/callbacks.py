@@ -3,6 +3,8 @@ terminals or plots. Subclass ``Callback`` and override what you need."""
 
 import sys
 
+__all__ = ["Callback", "ProgressBar"]
+
 
 class Callback:
     """Hooks called by ``train``: ``record`` is the epoch's dictionary (see ``History``)."""

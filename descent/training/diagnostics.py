@@ -19,6 +19,8 @@ from descent import losses as losses_module
 from descent.nn.inspect import dead_unit_fractions
 from descent.nn.layers import Linear
 
+__all__ = ["DeadUnits", "GradientFlow", "dead_units", "gradient_flow"]
+
 
 def _html_table(header, rows, footer=None):
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)

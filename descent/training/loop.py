@@ -13,11 +13,13 @@ that became NaN or infinite. In the last two cases the model gets back the weigh
 had when that epoch began.
 """
 
+import contextlib
 import functools
 import inspect
 import math
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -761,8 +763,10 @@ def resume(checkpointing, model, optimizer, rng, history, criteria):
 
 def _choose_engine(engine, model, feed, loss_fn, optimizer, batch_size, callbacks,
                    diagnostics):
-    """``(runner, engine, reason)``: the compiled engine's ``EpochRunner`` (None for the
-    graph engine), the engine's name and why it trains this run."""
+    """``(runner, engine, reason)``: what makes the compiled engine's ``EpochRunner``
+    (None for the graph engine; made once the run's other arrays are gone, so that
+    they and its buffers are not in memory together), the engine's name and why it
+    trains this run."""
     if engine == "graph":
         return None, "graph", "graph: asked for (engine='graph')"
     if isinstance(feed, _Arrays):
@@ -770,21 +774,21 @@ def _choose_engine(engine, model, feed, loss_fn, optimizer, batch_size, callback
         ok, reason = compiled.supports(model, loss_fn, optimizer, targets.values,
                                        sample_weight=targets.weights, callbacks=callbacks)
     else:
-        ok, reason = False, "the training rows stream from a dataset"
+        ok, reason = False, "its rows stream from a dataset"
     if not ok:
         if engine == "compiled":
             raise DescentValueError(f"engine='compiled' cannot train this run: {reason}; "
                                     "use engine='auto' or 'graph'")
-        return None, "graph", f"graph: the compiled engine does not take {reason}"
-    runner = compiled.EpochRunner(model, feed.X, targets.values, loss_fn, optimizer,
-                                  batch_size, task=targets.task, logits=targets.logits,
-                                  diagnostics=diagnostics)
+        return None, "graph", f"graph: the compiled engine cannot train this run: {reason}"
+    runner = functools.partial(compiled.EpochRunner, model, feed.X, targets.values, loss_fn,
+                               optimizer, batch_size, task=targets.task,
+                               logits=targets.logits, diagnostics=diagnostics)
     return runner, "compiled", reason
 
 
 def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuffle, rng,
          criteria, callbacks, checkpointing, diagnostics, chosen):
-    runner, engine, engine_reason = chosen
+    make_runner, engine, engine_reason = chosen
     history = History()
     history.classes = classes
     history.engine, history.engine_reason = engine, engine_reason
@@ -799,14 +803,22 @@ def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuff
         criterion.on_train_begin(model)
     # measured before a checkpoint's weights come back: a resumed run has the limit of
     # the run it continues (whose model was built the same way)
-    untrained = _untrained_loss(model, sample, sample_targets, loss_fn)
+    # (NumPy's work between compiled epochs wakes no BLAS threads: descent.compiled.threads)
+    between = contextlib.nullcontext if make_runner is None else compiled.numpy_on_one_thread
+    with between():
+        untrained = _untrained_loss(model, sample, sample_targets, loss_fn)
     limit = _GROWTH * max(untrained, _LOSS_FLOOR)
+    if not watch_dead:
+        sample = None  # (the dead-unit check is all that needs them again)
+    runner = None if make_runner is None else make_runner()
     epoch = resume(checkpointing, model, optimizer, rng, history, criteria)
     run = (model, optimizer, rng, history, criteria)
     for callback in callbacks:
         callback.on_train_begin(history)
     start = time.perf_counter() - history.last.get("time", 0.0)
     model.train()
+    context = _Context(model, history, feed, named, loss_fn, optimizer, batch_size, shuffle,
+                       rng, limit, untrained, diagnostics, watch_change, callbacks)
     # Overflow may happen quietly: a non-finite loss or weights are caught and reported
     # as TrainingDiverged, with the epoch, batch and learning rate.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -814,62 +826,113 @@ def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuff
             epoch += 1
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
-            before = [p.data.copy() for _, p in named]
             totals = _EpochTotals(targets)
-            gradient_norms = [[] for _ in named]  # each batch's, per parameter
-            first_over = None  # the first batch whose loss is past the divergence limit
-            if runner is not None:  # the whole epoch in one kernel call
-                result = runner.run_epoch(runner.order(shuffle, rng), limit)
-                if result.failed_batch is not None:
-                    _diverged(history, epoch, result.failed_batch,
-                              f"the loss became {result.failed_value}", optimizer, named,
-                              before)
-                batch, first_over = result.batches - 1, result.first_over
-                totals.take(result)
-                for norms, (name, _) in zip(gradient_norms, named):
-                    if name in result.grad_norms:
-                        norms.append(result.grad_norms[name])
-            epoch_batches = () if runner is not None else feed.epoch(batch_size, shuffle, rng)
-            for batch, (xb, yb, wb) in enumerate(epoch_batches):
-                value, output = _step(model, xb, yb, loss_fn, optimizer, wb)
-                if not math.isfinite(value):
-                    _diverged(history, epoch, batch, f"the loss became {value}", optimizer,
-                              named, before)
-                if value > limit and first_over is None:
-                    first_over = batch
-                totals.add(value, output, yb, len(xb))
-                if diagnostics:
-                    for norms, (_, p) in zip(gradient_norms, named):
-                        if p.grad is not None:
-                            norms.append(_quick_norm(p.grad))
-                for callback in callbacks:
-                    callback.on_batch_end(epoch, batch, value)
-            mean = totals.loss / totals.count
-            if first_over is not None and mean > limit:
-                _diverged(history, epoch, first_over, _grown(mean, untrained), optimizer,
-                          named, before, restore=True)
-            if not optimizer.parameters_finite():
-                _diverged(history, epoch, batch, "the weights became NaN or infinite",
-                          optimizer, named, before, restore=True)
+            if runner is None:
+                change, gradient_norms = _graph_epoch(context, epoch, totals)
+            else:
+                change, gradient_norms = _compiled_epoch(context, epoch, totals, runner)
             record = {"epoch": epoch, **totals.metrics(total_sum_of_squares)}
             if validation is not None:
-                record.update(validation.evaluate(model, loss_fn))
+                with between():
+                    record.update(validation.evaluate(model, loss_fn))
             record["lr"] = optimizer.lr
             if watch_change:
-                for (_, p), old in zip(named, before):
-                    np.subtract(p.data, old, out=old)  # the epoch's change, in the copy
-                record["weight_change"] = _norm(*before)
+                record["weight_change"] = change
             if diagnostics:  # the mean over the epoch's batches, not the last batch's
-                record["grad_norm"] = {name: math.fsum(norms) / len(norms)
-                                       for (name, _), norms in zip(named, gradient_norms)
-                                       if norms}
+                record["grad_norm"] = gradient_norms
             if watch_dead:
-                fractions = dead_unit_fractions(model, sample)
+                with between():
+                    fractions = dead_unit_fractions(model, sample)
                 record["dead_fraction"] = float(np.mean(list(fractions.values()))) \
                     if fractions else None
             record["time"] = time.perf_counter() - start
             end_epoch(epoch, record, run, callbacks, checkpointing)
     return end_training(run, callbacks)
+
+
+class _Context(NamedTuple):
+    """What every epoch of a run works with."""
+    model: Module
+    history: History
+    feed: object  # _Arrays or _Stream
+    named: list  # the trainable parameters, (name, parameter)
+    loss_fn: object
+    optimizer: object
+    batch_size: int
+    shuffle: bool
+    rng: np.random.Generator
+    limit: float  # the divergence limit on a batch's loss
+    untrained: float  # the untrained network's loss
+    diagnostics: bool
+    watch_change: bool
+    callbacks: list
+
+
+def _graph_epoch(context, epoch, totals):
+    """One epoch on the graph engine, batch by batch, into ``totals``; returns the
+    epoch's weight change (None unless watched) and each parameter's gradient norm
+    averaged over the batches (empty without diagnostics). Divergence stops it with
+    ``TrainingDiverged``."""
+    history, named, optimizer = context.history, context.named, context.optimizer
+    before = [p.data.copy() for _, p in named]
+    norms = [[] for _ in named]  # each batch's, per parameter
+    first_over = None  # the first batch whose loss is past the divergence limit
+    feed = context.feed.epoch(context.batch_size, context.shuffle, context.rng)
+    for batch, (xb, yb, wb) in enumerate(feed):
+        value, output = _step(context.model, xb, yb, context.loss_fn, optimizer, wb)
+        if not math.isfinite(value):
+            _diverged(history, epoch, batch, f"the loss became {value}", optimizer, named,
+                      before)
+        if value > context.limit and first_over is None:
+            first_over = batch
+        totals.add(value, output, yb, len(xb))
+        if context.diagnostics:
+            for batch_norms, (_, p) in zip(norms, named):
+                if p.grad is not None:
+                    batch_norms.append(_quick_norm(p.grad))
+        for callback in context.callbacks:
+            callback.on_batch_end(epoch, batch, value)
+    mean = totals.loss / totals.count
+    if first_over is not None and mean > context.limit:
+        _diverged(history, epoch, first_over, _grown(mean, context.untrained), optimizer,
+                  named, before, restore=True)
+    if not optimizer.parameters_finite():
+        _diverged(history, epoch, batch, "the weights became NaN or infinite", optimizer,
+                  named, before, restore=True)
+    change = None
+    if context.watch_change:
+        for (_, p), old in zip(named, before):
+            np.subtract(p.data, old, out=old)  # the epoch's change, in the copy
+        change = _norm(*before)
+    return change, {name: math.fsum(batch_norms) / len(batch_norms)
+                    for (name, _), batch_norms in zip(named, norms) if batch_norms}
+
+
+def _compiled_epoch(context, epoch, totals, runner):
+    """``_graph_epoch`` in one call of the compiled engine's kernel. The runner holds
+    the epoch's new weights until they pass the divergence checks (the model keeps
+    the epoch's start meanwhile: no copy of it is needed to restore it)."""
+    history, named, optimizer = context.history, context.named, context.optimizer
+    result = runner.run_epoch(runner.order(context.shuffle, context.rng), context.limit,
+                              hold=True)
+    totals.take(result)
+    finite = runner.held_finite()
+    if result.failed_batch is not None:
+        if finite:
+            runner.commit()  # the updates before the batch whose loss is not finite
+        _diverged(history, epoch, result.failed_batch,
+                  f"the loss became {result.failed_value}", optimizer, named, None,
+                  restore=not finite)
+    mean = totals.loss / totals.count
+    if result.first_over is not None and mean > context.limit:
+        _diverged(history, epoch, result.first_over, _grown(mean, context.untrained),
+                  optimizer, named, None, restore=True)
+    if not finite:
+        _diverged(history, epoch, result.batches - 1, "the weights became NaN or infinite",
+                  optimizer, named, None, restore=True)
+    change = runner.held_change() if context.watch_change else None
+    runner.commit()
+    return change, result.grad_norms
 
 
 def _warn_about_step_units(model):
@@ -924,7 +987,9 @@ def _quick_norm(array):
 
 def _takes_sample_weight(loss_fn):
     try:
-        parameters = inspect.signature(loss_fn).parameters.values()
+        # (not following functools.wraps: the weighted loss has the keyword, the loss it
+        # wraps has not)
+        parameters = inspect.signature(loss_fn, follow_wrapped=False).parameters.values()
     except (TypeError, ValueError):  # a callable whose signature Python cannot tell
         return False
     return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
@@ -982,7 +1047,7 @@ def _diverged(history, epoch, batch, problem, optimizer, named, before, restore=
     (a non-finite loss, whose update was skipped) it keeps its weights unless they are
     no longer finite."""
     restore = restore or not all(np.all(np.isfinite(p.data)) for _, p in named)
-    if restore:
+    if restore and before is not None:  # (None: the model has them already)
         for (_, p), old in zip(named, before):
             p.data[...] = old
     kept = f"its weights from the start of epoch {epoch}" if restore else \

@@ -4,6 +4,11 @@ import numpy as np
 
 from descent.errors import DescentValueError, ShapeError
 
+__all__ = [
+    "accuracy", "confusion_matrix", "error_rate", "mean_absolute_error", "mean_squared_error",
+    "precision_recall", "r2_score",
+]
+
 
 def _flat_pair(y_true, y_pred):
     """Both as arrays of one shape: a column (n, 1) and a vector (n,) are the same data."""
@@ -29,11 +34,13 @@ def error_rate(y_true, y_pred):
 
 
 def mean_squared_error(y_true, y_pred):
+    """Mean of the squared differences (y − ŷ)² over every element."""
     y_true, y_pred = _flat_pair(y_true, y_pred)
     return float(np.mean((y_true.astype(float) - y_pred) ** 2))
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Mean of the absolute differences ``|y − ŷ|`` over every element."""
     y_true, y_pred = _flat_pair(y_true, y_pred)
     return float(np.mean(np.abs(y_true.astype(float) - y_pred)))
 

@@ -15,6 +15,11 @@ import math
 
 from descent.errors import DescentError, DescentValueError
 
+__all__ = [
+    "Criterion", "EarlyStopping", "ErrorRate", "LossPlateau", "MaxEpochs", "MaxTime",
+    "TrainingDiverged", "WeightChange",
+]
+
 
 class TrainingDiverged(DescentError):
     """Training diverged (see ``descent.training.loop``): the loss became NaN or
@@ -42,6 +47,8 @@ class Criterion:
         """Reset any state (a criterion can be reused across runs)."""
 
     def check(self, record, model):
+        """After each epoch: a reason to stop (a sentence, ``history.stop_reason``) or
+        None. ``record`` is the epoch's record (see ``History``)."""
         return None
 
     def on_train_end(self, model):

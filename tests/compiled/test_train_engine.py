@@ -142,17 +142,24 @@ def test_a_resumed_compiled_run_equals_an_uninterrupted_one_bit_for_bit(tmp_path
         np.testing.assert_array_equal(p.data, q.data)
 
 
-def test_divergence_is_reported_as_the_graph_engine_reports_it():
+@pytest.mark.parametrize("scale, loss, lr, batch, problem", [
+    (30, "poisson", 3.0, 4, "the loss became inf"),  # the model keeps the last finite
+    (3, "mse", 1.5, None, "the epoch's mean loss reached"),  # back to the epoch's start
+])
+def test_divergence_is_reported_as_the_graph_engine_reports_it(scale, loss, lr, batch,
+                                                                problem):
     X, y = descent.datasets.spirals(60, n_classes=2, noise=0.1, seed=0)
 
     def run(engine):
         net = nn.MLP([2, 8, 1], activation="identity", rng=0, dtype="float64")
         with pytest.raises(descent.TrainingDiverged) as stopped:
-            descent.train(net, X * 30, y.astype(float), loss="poisson", lr=3.0,
-                          batch_size=4, epochs=20, seed=0, engine=engine, progress=False)
+            descent.train(net, X * scale, y.astype(float), loss=loss, lr=lr,
+                          batch_size=batch, epochs=20, seed=0, engine=engine,
+                          progress=False)
         return stopped.value, net
 
     (graph, model), (compiled, twin) = run("graph"), run("compiled")
+    assert problem in str(graph)
     assert str(compiled) == str(graph)
     assert (compiled.epoch, compiled.batch) == (graph.epoch, graph.batch)
     combos.assert_same_parameters(model, twin, rtol=1e-12, atol=1e-12)

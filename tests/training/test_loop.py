@@ -532,3 +532,26 @@ def test_training_through_a_step_unit_warns_once(build):
     assert len(caught) == 1
     assert caught[0].filename == __file__  # points at the caller of train
     np.testing.assert_array_equal(model[0].weight.data, first)  # it did not learn
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy", "binary_cross_entropy_with_logits"])
+def test_a_weight_of_two_counts_an_example_twice(loss):
+    """Each batch's loss is Σ w_i ℓ_i / Σ w_i: in batch descent, weighting the first
+    example 2 trains exactly as that example given twice (to rounding)."""
+    X, y = descent.datasets.truth_table("xor")
+    if loss == "mse":
+        y = y.astype(float)
+    width = 2 if loss == "cross_entropy" else 1
+
+    def run(X, y, weights=None):
+        net = nn.MLP([2, 3, width], activation="tanh", rng=0, dtype="float64")
+        history = descent.train(net, X, y, loss=loss, lr=0.3, epochs=5, shuffle=False,
+                                sample_weight=weights, progress=False)
+        return history, net
+
+    weighted, net = run(X, y, np.array([2.0, 1.0, 1.0, 1.0]))
+    repeated, twin = run(np.vstack([X[:1], X]), np.concatenate([y[:1], y]))
+    assert weighted.engine == "graph" and "sample weights" in weighted.engine_reason
+    np.testing.assert_allclose(weighted["loss"], repeated["loss"], rtol=1e-12)
+    for p, q in zip(net.parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-15)
