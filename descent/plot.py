@@ -21,6 +21,10 @@ from descent.nn.inspect import class_probabilities
 from descent.training.diagnostics import GradientFlow
 from descent.training.metrics import accuracy
 
+__all__ = [
+    "plot_decision_boundary", "plot_gradient_flow", "plot_gradient_norms", "plot_history",
+]
+
 _DPI = 110
 # Class colours: matplotlib's tab10 without its red, which marks the misclassified points.
 _CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",

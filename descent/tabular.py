@@ -33,6 +33,11 @@ from descent.data.streaming import pandas_module as _pandas
 from descent.nn.inspect import class_probabilities, predict
 from descent.training.loop import r2_from_sums, train
 
+__all__ = [
+    "evaluate_table", "fit_table", "load_table", "predict_blocks", "predict_table",
+    "read_table",
+]
+
 
 def read_table(path):
     """Read a CSV, TSV or Parquet file into a pandas DataFrame, with clear errors."""

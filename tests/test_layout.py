@@ -1,5 +1,5 @@
 """The packages are layers: an import inside descent only ever goes down (or sideways,
-within one package). The order is the README's "How the code is organised" table."""
+within one package). The order is the "How the code is organised" table of docs/design.md."""
 
 import ast
 import re
@@ -95,9 +95,9 @@ def test_imports_only_go_down(path):
 
 
 
-def test_the_readme_table_names_every_layer():
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## How the code is organised", 1)[1].split("\n## ", 1)[0]
+def test_the_design_page_table_names_every_layer():
+    design = (PACKAGE.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    section = design.split("## How the code is organised", 1)[1].split("\n## ", 1)[0]
     first_cells = " ".join(re.findall(r"^\| ([^|]+) \|", section, flags=re.M))
     named = set(re.findall(r"`(?:descent/)?(\w+)(?:/|\.py)`", first_cells))
     assert named == set(LEVEL) - {"_version"}

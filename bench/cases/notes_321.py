@@ -1,7 +1,7 @@
 """Case b: the lecture notes' setting — the 3-2-1 sigmoid network, ½Σ squared error,
 stochastic gradient descent (one example per step), 10,000 steps.
 
-The network starts from the notes' worked-example weights (w14 … b6, as in the README)
+The network starts from the notes' worked-example weights (w14 … b6, as in docs/networks.md)
 and learns the 3-input majority function on all 8 binary patterns (the notes' example
 [1, 0, 1] → 1 is one of them) with the notes' learning rate 0.9. The examples are visited
 in a shuffled order, one fresh permutation of the 8 per pass, the same sequence for every

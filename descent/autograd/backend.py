@@ -8,6 +8,11 @@ import numpy as np
 
 from descent.errors import DescentValueError
 
+__all__ = [
+    "as_rng", "default_rng", "get_default_dtype", "manual_seed", "resolve_dtype",
+    "set_default_dtype",
+]
+
 xp = np
 
 _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}

@@ -20,6 +20,11 @@ from descent.autograd import ops
 from descent.errors import DescentValueError, lookup
 from descent.autograd.tensor import as_tensor
 
+__all__ = [
+    "elu", "get_activation", "identity", "leaky_relu", "log_softmax", "relu", "sigmoid",
+    "softmax", "step", "tanh",
+]
+
 sigmoid = ops.sigmoid
 tanh = ops.tanh
 relu = ops.relu

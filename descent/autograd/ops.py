@@ -18,6 +18,15 @@ from descent.autograd.backend import get_default_dtype, xp
 from descent.errors import DescentTypeError, DescentValueError, ShapeError
 from descent.autograd.tensor import Tensor, as_tensor, make_node
 
+__all__ = [
+    "PRIMITIVES", "abs", "add", "binary_cross_entropy", "clip", "concatenate", "dense", "div",
+    "exp", "getitem", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mul", "neg", "pow", "probability_source", "relu", "reshape",
+    "sigmoid", "sigmoid_binary_cross_entropy", "softmax", "softmax_cross_entropy", "sqrt",
+    "squared_error", "stack", "step", "sub", "sum", "sum_of_squares", "tanh", "transpose",
+    "where",
+]
+
 
 def _numeric(t):
     """A boolean mask (from a comparison) takes part in arithmetic as 0/1 floats."""
@@ -70,6 +79,8 @@ def _unbroadcast(g, shape):
 
 # --------------------------------------------------------------------------- arithmetic
 def add(a, b):
+    """``a + b`` with NumPy broadcasting; each side gets the gradient, summed over the axes
+    it was broadcast along."""
     a, b = _pair(a, b)
 
     def backward(g):
@@ -80,6 +91,7 @@ def add(a, b):
 
 
 def sub(a, b):
+    """``a - b``; the gradient is g for ``a`` and −g for ``b`` (summed over broadcast axes)."""
     a, b = _pair(a, b)
 
     def backward(g):
@@ -90,6 +102,7 @@ def sub(a, b):
 
 
 def mul(a, b):
+    """``a * b`` elementwise; ∂(ab)/∂a = b and ∂(ab)/∂b = a."""
     a, b = _pair(a, b)
 
     def backward(g):
@@ -100,6 +113,7 @@ def mul(a, b):
 
 
 def div(a, b):
+    """``a / b`` elementwise; ∂(a/b)/∂a = 1/b and ∂(a/b)/∂b = −a/b²."""
     a, b = _pair(a, b)
     out = a.data / b.data
 
@@ -111,6 +125,7 @@ def div(a, b):
 
 
 def neg(a):
+    """``-a``; the gradient is −g."""
     a = as_tensor(a)
     return make_node(-a.data, (a,), lambda g: (-g,), "neg")
 
@@ -275,12 +290,16 @@ def _expand_to(g, shape, axis, keepdims):
 
 
 def sum(a, axis=None, keepdims=False):
+    """The sum over ``axis`` (all elements when None); every element gets the gradient of
+    its sum."""
     a = as_tensor(a)
     return make_node(xp.asarray(a.data.sum(axis=axis, keepdims=keepdims)), (a,),
                      lambda g: (_expand_to(g, a.shape, axis, keepdims),), "sum")
 
 
 def mean(a, axis=None, keepdims=False):
+    """The mean over ``axis`` (all elements when None); every element gets the gradient of
+    its mean divided by the number of elements averaged."""
     a = as_tensor(a)
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     count = a.data.size // out.size if out.size else 1
@@ -305,26 +324,33 @@ def _extremum(a, axis, keepdims, reduce, name):
 
 
 def max(a, axis=None, keepdims=False):
+    """The maximum over ``axis`` (all elements when None); the gradient goes to the largest
+    elements, shared equally between ties (as PyTorch's ``amax``)."""
     return _extremum(a, axis, keepdims, xp.max, "max")
 
 
 def min(a, axis=None, keepdims=False):
+    """The minimum over ``axis`` (all elements when None); the gradient goes to the smallest
+    elements, shared equally between ties (as PyTorch's ``amin``)."""
     return _extremum(a, axis, keepdims, xp.min, "min")
 
 
 # --------------------------------------------------------------------------- elementwise
 def exp(a):
+    """e^a elementwise; its derivative is e^a itself."""
     a = as_tensor(a)
     out = xp.exp(a.data)
     return make_node(out, (a,), lambda g: (g * out,), "exp")
 
 
 def log(a):
+    """The natural logarithm ln(a) elementwise; derivative 1/a."""
     a = as_tensor(a)
     return make_node(xp.log(a.data), (a,), lambda g: (g / a.data,), "log")
 
 
 def sqrt(a):
+    """√a elementwise; derivative 1 / (2√a)."""
     a = as_tensor(a)
     out = xp.sqrt(a.data)
     return make_node(out, (a,), lambda g: (g / (2 * out),), "sqrt")
@@ -385,6 +411,7 @@ def clip(a, low=None, high=None):
 
 # --------------------------------------------------------------------------- shape
 def reshape(a, shape):
+    """The same elements in a new ``shape``; the gradient is reshaped back."""
     a = as_tensor(a)
     return make_node(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),),
                      "reshape")
@@ -428,6 +455,7 @@ def getitem(a, index):
 
 
 def concatenate(tensors, axis=0):
+    """Join tensors along an existing ``axis``; each gets its slice of the gradient."""
     tensors = tuple(as_tensor(t) for t in tensors)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     return make_node(xp.concatenate([t.data for t in tensors], axis=axis), tensors,
@@ -435,6 +463,7 @@ def concatenate(tensors, axis=0):
 
 
 def stack(tensors, axis=0):
+    """Join tensors of one shape along a new ``axis``; each gets its slice of the gradient."""
     tensors = tuple(as_tensor(t) for t in tensors)
 
     def backward(g):
@@ -456,7 +485,8 @@ def sigmoid(a):
     """σ(a) = 1 / (1 + e^(−a)), with derivative σ(a)(1 − σ(a)); stable for any a.
 
     The output remembers ``a`` (even under ``no_grad``): binary cross-entropy on it is
-    computed from the logits ``a``, stably (see :func:`probability_source`).
+    computed from the logits ``a``, stably
+    (see :func:`~descent.autograd.ops.probability_source`).
     """
     return _activation(a, "sigmoid", remember=True)
 
@@ -490,7 +520,7 @@ def softmax(a, axis=-1):
     of ±1e4 are fine) and speed (Jacobian-vector product s·(g − Σ g·s) in one node).
     Over the last axis the output remembers ``a`` (even under ``no_grad``), so that
     cross-entropy on these probabilities is computed from the logits ``a``
-    (see :func:`probability_source`).
+    (see :func:`~descent.autograd.ops.probability_source`).
     """
     a = as_tensor(a)
     e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))

@@ -139,18 +139,22 @@ class Tensor:
     # ----------------------------------------------------------------- properties
     @property
     def shape(self):
+        """The shape of ``data``."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The NumPy dtype of ``data`` (float32 unless made otherwise)."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions of ``data``."""
         return self.data.ndim
 
     @property
     def size(self):
+        """The number of elements of ``data``."""
         return self.data.size
 
     @property

@@ -6,6 +6,8 @@ import numpy as np
 from descent.autograd.backend import as_rng
 from descent.errors import DescentValueError, lookup
 
+__all__ = ["blobs", "circles", "moons", "spirals", "truth_table"]
+
 _GATES = {
     "and": lambda a, b: a & b,
     "or": lambda a, b: a | b,

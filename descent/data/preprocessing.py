@@ -60,6 +60,8 @@ class Standardizer:
     """
 
     def fit(self, X):
+        """Learn each column's mean (``mean_``) and standard deviation (``scale_``) from
+        ``X``; return the Standardizer."""
         X = as_features(X)
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
@@ -78,13 +80,16 @@ class Standardizer:
         return X
 
     def transform(self, X):
+        """``(X - mean_) / scale_``, with the statistics ``fit`` learned."""
         X = self._check_fitted(X)
         return (X - self.mean_) / self.scale_
 
     def fit_transform(self, X):
+        """``fit(X)``, then ``transform(X)``."""
         return self.fit(X).transform(X)
 
     def inverse_transform(self, X):
+        """Undo ``transform``: ``X * scale_ + mean_``."""
         X = self._check_fitted(X)
         return X * self.scale_ + self.mean_
 

@@ -16,6 +16,11 @@ import numpy as np
 
 from descent.errors import lookup
 
+__all__ = [
+    "INITIALISERS", "constant", "get", "he_normal", "he_uniform", "normal", "uniform",
+    "xavier_normal", "xavier_uniform", "zeros",
+]
+
 
 def _fans(shape):
     if len(shape) == 1:
@@ -24,6 +29,7 @@ def _fans(shape):
 
 
 def zeros(shape, rng=None):
+    """All zeros (the notes' biases; for weights it leaves every unit of a layer the same)."""
     return np.zeros(shape)
 
 
@@ -49,22 +55,26 @@ def uniform(low=-1.0, high=1.0):
 
 
 def xavier_normal(shape, rng):
+    """Xavier/Glorot normal: N(0, 2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
     return rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=shape)
 
 
 def xavier_uniform(shape, rng):
+    """Xavier/Glorot uniform: U(−b, b) with b = √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=shape)
 
 
 def he_normal(shape, rng):
+    """He/Kaiming normal: N(0, 2 / fan_in)."""
     fan_in, _ = _fans(shape)
     return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
 
 
 def he_uniform(shape, rng):
+    """He/Kaiming uniform: U(−b, b) with b = √(6 / fan_in)."""
     fan_in, _ = _fans(shape)
     bound = math.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound, size=shape)

@@ -60,6 +60,8 @@ class Module:
 
     # ------------------------------------------------------------------ forward
     def forward(self, x):
+        """The output for the input tensor ``x``; every module defines it
+        (``module(x)`` calls it, after turning an array into a tensor)."""
         raise DescentTypeError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, x):
@@ -89,6 +91,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self):
+        """This module and every module below it: ``named_modules()`` without the names."""
         for _, module in self.named_modules():
             yield module
 
@@ -149,6 +152,7 @@ class Module:
 
     # ------------------------------------------------------------------ display
     def extra_repr(self):
+        """The settings shown between the parentheses of ``repr(module)``."""
         return ""
 
     def __repr__(self):

@@ -11,6 +11,11 @@ from abc import ABC, abstractmethod
 from descent.errors import DescentValueError
 from descent.optim.optimizers import Optimizer, _check
 
+__all__ = [
+    "CosineAnnealingLR", "ExponentialLR", "InverseScalingLR", "LRScheduler",
+    "ReduceLROnPlateau", "StepLR",
+]
+
 
 class LRScheduler(ABC):
     """Base class: remembers the optimiser's initial rate and counts epochs."""
@@ -27,6 +32,7 @@ class LRScheduler(ABC):
         """The learning rate after ``epoch`` epochs."""
 
     def step(self):
+        """Count an epoch and set the optimiser's ``lr`` to ``rate(epoch)``; return it."""
         self.epoch += 1
         self.optimizer.lr = self.rate(self.epoch)
         return self.optimizer.lr
@@ -114,6 +120,8 @@ class ReduceLROnPlateau:
         return value > self.best * (1 + self.threshold)
 
     def step(self, metric):
+        """Record this epoch's ``metric``; lower the optimiser's ``lr`` when it has not
+        improved for ``patience`` epochs. Return the rate."""
         metric = float(metric)
         if self._improved(metric):
             self.best = metric
