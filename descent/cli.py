@@ -455,8 +455,8 @@ def run_train(args, out):
     regression = model.metadata["target"]["task"] == "regression"
     notes = ["Regression metrics are in the target's own units."] if regression else []
     where = "standard output" if args.output == STDOUT else args.output
-    why = (history.engine_reason or "").removeprefix(f"{history.engine}: ")
-    engine = [f"Engine: {history.engine} ({why})."] if history.engine else []
+    engine = [f"Engine: {history.engine} ({history.engine_reason})."] if history.engine \
+        else []
     report.add(_metrics_table(saved["final"], regression), *notes, *engine,
                f"Model written to {where}")
     report_out.write(report.render("text"))

@@ -244,14 +244,14 @@ class _BaseMLP(BaseEstimator):
         if report is None:  # a loss the compiled engine can train
             return penalized if self.alpha else base
 
-        def loss(prediction, target, sample_weight=None):
+        def reported_squared_error(prediction, target, sample_weight=None):
             value = base(prediction, target, sample_weight=sample_weight)
             if is_grad_enabled():  # (not for validation data)
                 report.seen(value.item(), len(prediction.data))
             total = len(prediction.data) if sample_weight is None else sample_weight.sum()
             return penalized.add_to(value, total)
 
-        return loss
+        return reported_squared_error
 
     def _random_sources(self):
         """What draws the initial weights and the validation split, and what shuffles.
@@ -326,6 +326,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, targets, sample_weight):
         """scikit-learn's lbfgs: SciPy's L-BFGS-B on the whole data set."""
+        self.engine_ = "graph"
+        self.engine_reason_ = "solver='lbfgs' is SciPy's L-BFGS-B on the graph engine's gradients"
         loss_fn = self._loss_function(self.model_)
         X_tensor = tensor(X)
         weights = None if sample_weight is None else sample_weight.astype(X.dtype)

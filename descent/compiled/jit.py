@@ -1,17 +1,24 @@
 """Numba, when it is installed (``pip install 'descent[fast]'``): the one decorator every
 kernel of the compiled path uses.
 
-Without Numba the kernels stay plain Python functions that nothing calls: the package
-still imports, and :func:`descent.compiled.supports` says why the compiled path is off.
+Without Numba (or SciPy, whose BLAS Numba calls) the kernels stay plain Python functions
+that nothing calls: the package still imports, and :func:`descent.compiled.supports`
+says why the compiled path is off.
 """
 
 try:
     import numba
-except ImportError:  # the optional extra is not installed
+    # the kernels' matrix products: Numba calls the BLAS SciPy ships, and without SciPy
+    # the first product aborts the process
+    import scipy.linalg.cython_blas  # noqa: F401
+except ImportError as missing:  # the optional extra is not installed
     numba = None
+    MISSING = (f"{(missing.name or 'numba').split('.')[0]} is not installed "
+               "(pip install 'descent[fast]')")
+else:  # (what the reason says should the path be switched off: AVAILABLE False)
+    MISSING = "numba is not installed (pip install 'descent[fast]')"
 
 AVAILABLE = numba is not None
-MISSING = "numba is not installed (pip install 'descent[fast]')"
 
 
 def kernel(function=None, *, inline=False):

@@ -101,6 +101,8 @@ def _layers(model):
             raise _Unsupported(f"{where} is not a Linear, Dropout or activation layer")
     if not layers:
         raise _Unsupported("the model has no Linear layer")
+    if len({id(layer.linear) for layer in layers}) != len(layers):
+        raise _Unsupported("a Linear layer used more than once (its weights are shared)")
     return input_dropout, layers
 
 
@@ -258,15 +260,16 @@ def _plan(model, loss, optimizer, y, sample_weight=None, callbacks=()):
 def _watches_batches(callback):
     """Whether a callback overrides ``on_batch_end`` (the base ``Callback`` defines it
     as doing nothing): such a callback would see the model only after the epoch."""
-    return sum("on_batch_end" in vars(k) for k in type(callback).__mro__) > 1
+    return "on_batch_end" in getattr(callback, "__dict__", {}) or \
+        sum("on_batch_end" in vars(k) for k in type(callback).__mro__) > 1
 
 
 def supports(model, loss, optimizer, y=None, *, sample_weight=None, callbacks=()):
     """Whether the compiled path can train ``model`` with ``loss`` and ``optimizer``
     (on targets ``y``, as ``train()`` prepares them, when given), and why.
 
-    Returns ``(True, what runs)`` or ``(False, the first reason it cannot)``: Numba
-    missing, a layer, loss or optimiser the kernels do not have, sample weights, or a
+    Returns ``(True, what runs)`` or ``(False, the first reason it cannot)``: Numba or
+    SciPy missing, a layer, loss or optimiser the kernels do not have, sample weights, or a
     callback that watches every batch.
 
     Examples
@@ -280,15 +283,16 @@ def supports(model, loss, optimizer, y=None, *, sample_weight=None, callbacks=()
     """
     try:
         plan = _plan(model, loss, optimizer, y, sample_weight, callbacks)
-    except _Unsupported as reason:
+    except (_Unsupported, DescentValueError) as reason:  # (a loss name unknown)
         return False, str(reason)
     shape = "-".join(str(n) for n in [plan["layers"][0].linear.in_features]
                      + [layer.linear.out_features for layer in plan["layers"]])
     data_loss, penalty = _data_loss(loss)
-    terms = "" if penalty is None else " plus " + " and ".join(
-        f"an {kind} penalty" for kind, rate in (("L1", penalty.l1), ("L2", penalty.l2))
-        if rate)
-    return True, (f"compiled: a {shape} network, {_LOSSES[data_loss]}{terms}, "
+    kinds = [] if penalty is None or not penalty.parameters else \
+        [f"an {kind} penalty" for kind, rate in (("L1", penalty.l1), ("L2", penalty.l2))
+         if rate]
+    terms = " plus " + " and ".join(kinds) if kinds else ""
+    return True, (f"a {shape} network, {_LOSSES[data_loss]}{terms}, "
                   f"{type(optimizer).__name__}, whole epochs in one Numba kernel")
 
 
@@ -304,7 +308,7 @@ def load(dtype="float32"):
     True
     """
     if not jit.AVAILABLE:
-        raise DescentValueError(f"the compiled engine needs numba: {jit.MISSING}")
+        raise DescentValueError(f"the compiled engine cannot run: {jit.MISSING}")
     start = time.perf_counter()
     # a layer large enough for BLAS: its first call sets up its buffers too
     net = Sequential(Linear(64, 64, dtype=dtype, rng=0))

@@ -343,7 +343,7 @@ def _run(pool, model, data, held, loss_fn, optimizer, batch_size, shuffle, rng, 
     done by the shards."""
     history = History()
     history.engine = "graph"
-    history.engine_reason = "graph: the Dask workers run the graph engine on their shards"
+    history.engine_reason = "the Dask workers run the graph engine on their shards"
     history.classes = data.classes
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     trainable = [p for _, p in named]

@@ -11,6 +11,7 @@ import math
 import numbers
 
 from descent.autograd import ops
+from descent.autograd.tensor import Tensor
 from descent.errors import DescentTypeError, DescentValueError
 from descent.losses.functions import get_loss
 
@@ -51,6 +52,11 @@ class Penalized:
             raise DescentTypeError("the loss is already penalised: give one Penalized both "
                                    "rates (l1= and l2=)")
         self.parameters = list(parameters)
+        for index, w in enumerate(self.parameters):
+            if not isinstance(w, Tensor):
+                raise DescentTypeError(f"parameters[{index}] is a {type(w).__name__}; a "
+                                       "penalty is on the model's parameters (tensors such "
+                                       "as layer.weight), not on plain arrays")
         for name, rate in (("l2", l2), ("l1", l1)):
             if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or \
                     not math.isfinite(rate) or rate < 0:

@@ -404,9 +404,10 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
         Who trains. ``"graph"``: the graph engine, batch by batch (any model, loss and
         optimiser). ``"compiled"``: whole epochs in one Numba kernel
         (``pip install 'descent[fast]'``), for a ``Sequential``/``MLP`` of ``Linear``
-        layers with elementwise activations and dropout, a built-in loss, and SGD,
-        AdaGrad, RMSProp, Adam or AdamW, on arrays in memory without sample weights or
-        a callback that watches every batch — with the graph engine's numbers (float64
+        layers with elementwise activations and dropout, a built-in loss (penalised
+        or not: ``descent.losses.Penalized``), and SGD, AdaGrad, RMSProp, Adam or
+        AdamW, on arrays in memory without sample weights or a callback that watches
+        every batch — with the graph engine's numbers (float64
         to about 1e-12, float32 to a few ulps per step); anything else is a
         ``DescentValueError`` saying what. ``"auto"`` (default): the compiled engine
         where it can train the run, else the graph engine. ``history.engine`` and
@@ -446,6 +447,8 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
     if not isinstance(model, Module):
         raise DescentTypeError(f"model must be a descent Module, got {type(model).__name__}")
     epochs = _check_positive_int("epochs", epochs)
+    if engine not in ENGINES:
+        raise DescentValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     criteria = [MaxEpochs(epochs),
                 *_instances(stop, Criterion, "stop", "a Criterion from descent.stopping "
                             "(such as EarlyStopping(patience=10))")]
@@ -466,6 +469,7 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
                              f"{y.size if y.ndim == 0 else len(y)}")
     batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
     loss_fn = losses_module.get_loss(loss)
+    _check_penalty(loss_fn, model)
     if task is None:
         task = infer_task(loss_fn)
     elif task not in TASKS:
@@ -526,8 +530,6 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
         checked = _StreamValidation(validation, targets, dtype)
     else:
         checked = None
-    if engine not in ENGINES:
-        raise DescentValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if lr is not None and not isinstance(optimizer, str):
         raise DescentValueError("lr= is for an optimizer given by name; set the learning "
                                 "rate on the optimiser instance instead")
@@ -544,7 +546,7 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
             "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__), "task": task,
             "classes": None if targets.classes is None else [str(c) for c in targets.classes],
             "batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed_described,
-            "validation": described})
+            "validation": described, **_penalty_described(loss_fn, model)})
         checkpointing = Checkpointing(checkpoint, checkpoint_every, resume, run)
     history_classes = targets.classes if targets.classes is not None or not streamed \
         else dataset.classes
@@ -553,6 +555,31 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
     return _run(model, feed, checked, history_classes, loss_fn, optimizer, batch_size,
                 shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics,
                 chosen)
+
+
+def _check_penalty(loss_fn, model):
+    """A ``Penalized`` loss penalises parameters of the model (a penalty on anything else
+    is a constant that trains nothing: a mistake)."""
+    if not isinstance(loss_fn, Penalized):
+        return
+    ours = {id(p) for p in model.parameters()}
+    strangers = [index for index, w in enumerate(loss_fn.parameters) if id(w) not in ours]
+    if strangers:
+        raise DescentValueError(
+            f"the Penalized loss penalises parameters[{strangers[0]}], which is not one of "
+            "the model's parameters: a penalty on it would be a constant that trains "
+            "nothing (build the Penalized loss from this model's parameters)")
+
+
+def _penalty_described(loss_fn, model):
+    """A ``Penalized`` loss's rates and the parameters it penalises (by name), for the
+    checkpoint's description of the run; nothing for another loss."""
+    if not isinstance(loss_fn, Penalized):
+        return {}
+    names = {id(p): name for name, p in model.named_parameters()}
+    return {"penalty": {"type": "Penalized", "l2": loss_fn.l2, "l1": loss_fn.l1,
+                        "per_example": loss_fn.per_example,
+                        "parameters": [names[id(w)] for w in loss_fn.parameters]}}
 
 
 def _check_dataset_options(dataset, y, validation, sample_weight, batch_size):
@@ -768,7 +795,7 @@ def _choose_engine(engine, model, feed, loss_fn, optimizer, batch_size, callback
     they and its buffers are not in memory together), the engine's name and why it
     trains this run."""
     if engine == "graph":
-        return None, "graph", "graph: asked for (engine='graph')"
+        return None, "graph", "engine='graph' was asked for"
     if isinstance(feed, _Arrays):
         targets = feed.targets
         ok, reason = compiled.supports(model, loss_fn, optimizer, targets.values,
@@ -777,9 +804,11 @@ def _choose_engine(engine, model, feed, loss_fn, optimizer, batch_size, callback
         ok, reason = False, "its rows stream from a dataset"
     if not ok:
         if engine == "compiled":
-            raise DescentValueError(f"engine='compiled' cannot train this run: {reason}; "
-                                    "use engine='auto' or 'graph'")
-        return None, "graph", f"graph: the compiled engine cannot train this run: {reason}"
+            def refuse():  # after the untrained loss: bad targets get the graph's words
+                raise DescentValueError(f"engine='compiled' cannot train this run: "
+                                        f"{reason}; use engine='auto' or 'graph'")
+            return refuse, "compiled", reason
+        return None, "graph", f"the compiled engine cannot train this run: {reason}"
     runner = functools.partial(compiled.EpochRunner, model, feed.X, targets.values, loss_fn,
                                optimizer, batch_size, task=targets.task,
                                logits=targets.logits, diagnostics=diagnostics)

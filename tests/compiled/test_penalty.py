@@ -65,13 +65,33 @@ def test_a_penalized_loss_trains_alike_on_both_engines(case):
     combos.assert_same_state(graph_opt, compiled_opt, **tol)
 
 
-def test_a_penalty_on_a_tensor_outside_the_network_stays_on_the_graph_engine():
+def test_a_penalty_outside_the_network_is_refused_and_unsupported():
     X, y = descent.datasets.truth_table("xor")
     net = nn.MLP([2, 4, 2], rng=0)
     other = descent.tensor(np.ones(3), requires_grad=True)
     loss = descent.losses.Penalized("cross_entropy", [net[0].weight, other], l2=0.1)
-    history = descent.train(net, X, y, loss=loss, epochs=2, progress=False)
-    assert history.engine == "graph" and "other than the network's" in history.engine_reason
+    with pytest.raises(descent.DescentValueError, match=r"parameters\[1\], which is not"):
+        descent.train(net, X, y, loss=loss, epochs=2, progress=False)
+    ok, why = descent.compiled.supports(net, loss, descent.optim.SGD(net.parameters(), lr=0.1))
+    assert not ok and "other than the network's" in why
+    with pytest.raises(descent.DescentTypeError, match="not on plain arrays"):
+        descent.losses.Penalized("mse", [np.ones(3)], l2=0.1)
+
+
+def test_a_shared_layer_and_an_instance_callback_keep_the_graph_engine():
+    shared = nn.Linear(4, 4, rng=0)
+    net = nn.Sequential(nn.Linear(2, 4, rng=0), nn.Tanh(), shared, nn.Tanh(), shared,
+                        nn.Tanh(), nn.Linear(4, 2, rng=0))
+    ok, why = descent.compiled.supports(net, "cross_entropy",
+                                        descent.optim.SGD(net.parameters(), lr=0.1))
+    assert not ok and "more than once" in why
+    counted = []
+    watcher = descent.callbacks.Callback()
+    watcher.on_batch_end = lambda epoch, batch, loss: counted.append(batch)
+    X, y = descent.datasets.truth_table("xor")
+    history = descent.train(nn.MLP([2, 4, 2], rng=0), X, y, loss="cross_entropy",
+                            batch_size=2, epochs=2, callbacks=[watcher], progress=False)
+    assert history.engine == "graph" and counted == [0, 1, 0, 1]
 
 
 @pytest.mark.parametrize("options", [{}, dict(solver="sgd", momentum=0.5),
@@ -100,3 +120,18 @@ def test_the_estimators_take_the_compiled_path_with_the_graph_engines_numbers(
     for ours, theirs in zip(graph.coefs_ + graph.intercepts_,
                             compiled.coefs_ + compiled.intercepts_):
         np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-12)
+
+
+def test_resuming_with_other_penalty_settings_is_refused(tmp_path):
+    X, y = descent.datasets.truth_table("xor")
+
+    def run(epochs, **rates):
+        net = nn.MLP([2, 4, 2], rng=0)
+        loss = descent.losses.Penalized("cross_entropy", [net[0].weight], **rates)
+        return descent.train(net, X, y, loss=loss, epochs=epochs, seed=0, progress=False,
+                             checkpoint=tmp_path / "run.ckpt", resume=True)
+
+    run(2, l2=1e-3)
+    assert len(run(4, l2=1e-3)) == 4
+    with pytest.raises(descent.CheckpointError, match="l2 0.001, this run asks for 0.5"):
+        run(6, l2=0.5)
