@@ -134,8 +134,8 @@ def build_parser():
     train.add_argument("--lr", type=_number(0), help="learning rate (default: the "
                        "optimiser's)")
     train.add_argument("--batch-size", type=_integer(0), default=None,
-                       help="examples per update (default 32); 0 for batch gradient "
-                            "descent")
+                       help="examples per update (default 32; all of them for lbfgs); 0 "
+                            "for batch gradient descent")
     train.add_argument("--epochs", type=_integer(1), default=100)
     train.add_argument("--validation", type=_number(0, 1, low_open=False), default=0.2,
                        help="held-out fraction (0 for none)")

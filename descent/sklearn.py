@@ -66,6 +66,19 @@ def _number(name, value, low, high=None, low_open=False, integer=False):
                          f"{span}; got {value!r}")
 
 
+def _change_rate(optimizer, lr):
+    """Set the learning rate as scikit-learn changes it between epochs. scikit-learn's
+    SGD velocity is the step itself (v ← μv − ηg), descent's momentum buffer the
+    gradients' running sum (b ← μb + g, the step −ηb): the two agree while η stays, and
+    the buffer scaled by η_old/η_new keeps them agreeing when it changes."""
+    if isinstance(optimizer, SGD) and lr != optimizer.lr:
+        for state in optimizer.state:
+            buffer = state.get("momentum_buffer")
+            if buffer is not None:
+                buffer *= optimizer.lr / lr
+    optimizer.lr = lr
+
+
 class _InverseScaling(Callback):
     """scikit-learn's ``learning_rate="invscaling"``: after every epoch,
     η_t = η / (t + 1)^power_t, t being the number of examples seen so far."""
@@ -75,8 +88,8 @@ class _InverseScaling(Callback):
 
     def on_epoch_end(self, record):
         self.estimator.t_ += self.examples
-        self.optimizer.lr = (self.estimator.learning_rate_init
-                             / (self.estimator.t_ + 1) ** self.estimator.power_t)
+        _change_rate(self.optimizer, self.estimator.learning_rate_init
+                     / (self.estimator.t_ + 1) ** self.estimator.power_t)
 
 
 class _AdaptivePlateau(Criterion):
@@ -95,8 +108,8 @@ class _AdaptivePlateau(Criterion):
             return None
         if self.optimizer.lr <= 1e-6:
             return "learning rate too small after repeated plateaus"
-        self.optimizer.lr = self.optimizer.lr / 5
-        self.plateau.on_train_begin(model)
+        _change_rate(self.optimizer, self.optimizer.lr / 5)
+        self.plateau.stale = 0  # as scikit-learn: the count starts again, the best stays
         return None
 
 

@@ -101,8 +101,9 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
     ``target`` names the column to predict; the features are ``features`` (default:
     every other column) less ``drop``. ``task`` is ``"classification"``,
     ``"regression"`` or ``"auto"`` (from the target). ``batch_size`` None means 32
-    examples, or all of them when there are fewer; 0 means all of them (batch gradient
-    descent); a size larger than the training rows is an error.
+    examples, or all of them when there are fewer or the optimiser is ``"lbfgs"``; 0
+    means all of them (batch gradient descent); a size larger than the training rows is
+    an error.
 
     ``frame`` is a DataFrame, or a ``TableSource`` (``load_table`` gives one for a table
     too large for ``memory`` MB): that is read a block at a time (a ``TableDataset``)
@@ -157,11 +158,19 @@ def fit_table(frame, target, *, task="auto", features=None, drop=(), hidden=(64,
         mean, scale = float(values[keep].mean()), float(values[keep].std()) or 1.0
         y = (values - mean) / scale
         target_info = {"name": target, "task": task, "mean": mean, "scale": scale}
-    effective_batch = (None if batch_size == 0
-                       else batch_size or (32 if len(keep) > 32 else None))
+    effective_batch = _batch_for(batch_size, len(keep), options["optimizer"])
     return _fit_network((X[keep], y[keep]), (X[held], y[held]) if len(held) else None,
                         encoder, features, target_info, len(keep), len(held), rng,
                         effective_batch, **options)
+
+
+def _batch_for(batch_size, rows, optimizer):
+    """The batch size train() gets: None (all rows) for 0, and by default 32 (all rows
+    when there are fewer, or for L-BFGS, a full-batch method as in scikit-learn)."""
+    if batch_size == 0:
+        return None
+    full = rows <= 32 or (isinstance(optimizer, str) and optimizer.lower() == "lbfgs")
+    return batch_size or (None if full else 32)
 
 
 def _fit_source(source, target, task, features, drop, dropna, batch_size, memory, options):
@@ -179,8 +188,7 @@ def _fit_source(source, target, task, features, drop, dropna, batch_size, memory
     else:
         target_info = {"name": data.target, "task": data.task, "mean": data.target_mean,
                        "scale": data.target_scale}
-    effective_batch = (None if batch_size == 0
-                       else batch_size or (32 if len(data) > 32 else None))
+    effective_batch = _batch_for(batch_size, len(data), options["optimizer"])
     if effective_batch is None and not data.in_memory:
         raise DataError(f"batch gradient descent (--batch-size 0) needs all {len(data)} "
                         f"training rows at once, more than --memory {memory:g} MB holds; "

@@ -364,3 +364,28 @@ def test_the_default_initialisation_is_scikit_learns_weight_for_weight():
             estimator.partial_fit(X[:1], y[:1], classes=[0, 1, 2])
         for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("schedule", ["invscaling", "adaptive"])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_under_a_changing_rate_steps_as_scikit_learns(schedule, nesterov):
+    """scikit-learn's velocity is the step (v ← μv − ηg); descent's buffer, rescaled when
+    the rate changes, gives the same steps."""
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier as Theirs
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    settings = dict(solver="sgd", learning_rate=schedule, hidden_layer_sizes=(10,),
+                    max_iter=40, random_state=0, momentum=0.9, nesterovs_momentum=nesterov,
+                    learning_rate_init=0.1, alpha=1e-3, batch_size=16, shuffle=False,
+                    n_iter_no_change=2, tol=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, theirs = MLPClassifier(**settings).fit(X, y), Theirs(**settings).fit(X, y)
+    assert len(ours.loss_curve_) == len(theirs.loss_curve_)
+    assert ours.learning_rate_ == pytest.approx(theirs._optimizer.learning_rate, rel=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    for mine, other in zip(ours.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(mine, other, rtol=1e-9, atol=1e-12)

@@ -353,7 +353,9 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
         Reshuffle the examples every epoch (mini-batch and stochastic modes).
     seed : int or numpy.random.Generator, optional
         Source of the shuffling and of the validation split; the same seed (and the
-        same initial weights) gives the same history, bit for bit.
+        same initial weights) gives the same history, bit for bit. Dropout layers draw
+        from their own ``rng`` (``nn.MLP(..., dropout=p, rng=0)`` gives them one), or
+        from descent's global generator (``descent.manual_seed``).
     stop : Criterion or list of Criterion
         Extra stopping criteria (``descent.stopping``); the first that fires wins.
     validation : float or (X_val, y_val) or Dataset, optional
