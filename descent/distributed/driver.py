@@ -15,7 +15,6 @@ import time
 
 import numpy as np
 
-from descent import losses as losses_module
 from descent.autograd.backend import as_rng
 from descent.data.preprocessing import as_features, batches
 from descent.distributed.imports import require
@@ -34,11 +33,11 @@ from descent.training.checkpoint import (Checkpointing, describe_run,
                                          describe_seed)
 from descent.training.history import History
 from descent.training.loop import (_GROWTH, _LOSS_FLOOR, _SAME_SHAPE_LOSSES, _SAMPLE_ROWS,
-                                   TASKS, Targets, _check_monitors, _check_positive_int,
+                                   Targets, _check_monitors, _check_positive_int,
                                    _diverged, _grown, _instances, _norm, _output_width,
                                    _quick_norm, _untrained_loss, _warn_about_step_units,
-                                   data_loss, end_epoch, end_training, evaluate_model, infer_task,
-                                   resume)
+                                   data_loss, end_epoch, end_training, evaluate_model,
+                                   loss_and_task, resume)
 from descent.training.stopping import Criterion, MaxEpochs, WeightChange
 
 
@@ -136,13 +135,7 @@ def train(model, X, y, *, client=None, loss="mse", optimizer="sgd", lr=None, bat
     sync_every = _check_positive_int("sync_every", sync_every, allow_none=True)
     shards = _check_positive_int("shards", shards, allow_none=True)
     threads = _check_positive_int("threads", threads, allow_none=True)
-    loss_fn = losses_module.get_loss(loss)
-    if task is None:
-        task = infer_task(loss_fn)
-    elif task not in TASKS:
-        raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
-    if task == "binary_logits" and output_activation(model) == "sigmoid":
-        task = "binary"  # the loss works from the logits; the outputs are probabilities
+    loss_fn, task = loss_and_task(loss, task, model)
     if lr is not None and not isinstance(optimizer, str):
         raise DescentValueError("lr= is for an optimizer given by name; set the learning "
                                 "rate on the optimiser instance instead")

@@ -470,14 +470,7 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
             raise ShapeError(f"X has {len(X)} rows but y has "
                              f"{y.size if y.ndim == 0 else len(y)}")
     batch_size = _check_positive_int("batch_size", batch_size, allow_none=True)
-    loss_fn = losses_module.get_loss(loss)
-    _check_penalty(loss_fn, model)
-    if task is None:
-        task = infer_task(loss_fn)
-    elif task not in TASKS:
-        raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
-    if task == "binary_logits" and output_activation(model) == "sigmoid":
-        task = "binary"  # the loss works from the logits; the outputs are probabilities
+    loss_fn, task = loss_and_task(loss, task, model)
     weights = None if streamed else _sample_weights(sample_weight, len(X))
     if weights is not None and not _takes_sample_weight(loss_fn):
         raise DescentTypeError("sample_weight= needs a loss that takes sample_weight= (every "
@@ -557,6 +550,22 @@ def train(model, X, y=None, *, loss="mse", optimizer="sgd", lr=None, batch_size=
     return _run(model, feed, checked, history_classes, loss_fn, optimizer, batch_size,
                 shuffle, as_rng(seed), criteria, callbacks, checkpointing, diagnostics,
                 chosen)
+
+
+def loss_and_task(loss, task, model):
+    """The loss function (``loss`` by name or as it is, a ``Penalized`` one checked) and
+    the task: ``task`` checked, or the one the loss implies; ``"binary_logits"`` on a
+    sigmoid output is ``"binary"`` (the loss works from the logits, the outputs are
+    probabilities)."""
+    loss_fn = losses_module.get_loss(loss)
+    _check_penalty(loss_fn, model)
+    if task is None:
+        task = infer_task(loss_fn)
+    elif task not in TASKS:
+        raise DescentValueError(f"task must be one of {TASKS}, got {task!r}")
+    if task == "binary_logits" and output_activation(model) == "sigmoid":
+        task = "binary"
+    return loss_fn, task
 
 
 def _check_penalty(loss_fn, model):
