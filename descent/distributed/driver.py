@@ -36,8 +36,8 @@ from descent.training.loop import (_GROWTH, _LOSS_FLOOR, _SAME_SHAPE_LOSSES, _SA
                                    Targets, _check_monitors, _check_positive_int,
                                    _diverged, _grown, _instances, _norm, _output_width,
                                    _quick_norm, _untrained_loss, _warn_about_step_units,
-                                   data_loss, end_epoch, end_training, evaluate_model,
-                                   loss_and_task, resume)
+                                   begin_epochs, data_loss, end_epoch, end_training,
+                                   evaluate_model, loss_and_task, resume)
 from descent.training.stopping import Criterion, MaxEpochs, WeightChange
 
 
@@ -348,10 +348,7 @@ def _run(pool, model, data, held, loss_fn, optimizer, batch_size, shuffle, rng, 
     limit = _GROWTH * max(untrained, _LOSS_FLOOR)
     epoch = resume(checkpointing, model, optimizer, rng, history, criteria)
     run = (model, optimizer, rng, history, criteria)
-    for callback in callbacks:
-        callback.on_train_begin(history)
-    start = time.perf_counter() - history.last.get("time", 0.0)
-    model.train()
+    start = begin_epochs(run, callbacks)
     with np.errstate(over="ignore", invalid="ignore"):
         while history.stop_reason is None:
             epoch += 1

@@ -768,6 +768,17 @@ def end_epoch(epoch, record, run, callbacks, checkpointing):
         checkpointing.after_epoch(epoch, history.stop_reason is not None, *run)
 
 
+def begin_epochs(run, callbacks):
+    """The callbacks told that training begins and the model in training mode; returns
+    the clock's start (earlier by the time a resumed run had already trained). ``run``
+    is (model, optimizer, rng, history, criteria)."""
+    model, _, _, history, _ = run
+    for callback in callbacks:
+        callback.on_train_begin(history)
+    model.train()
+    return time.perf_counter() - history.last.get("time", 0.0)
+
+
 def end_training(run, callbacks):
     """The criteria and callbacks told that training ended; the history, with the best
     epoch a criterion kept."""
@@ -853,10 +864,7 @@ def _run(model, feed, validation, classes, loss_fn, optimizer, batch_size, shuff
     runner = None if make_runner is None else make_runner()
     epoch = resume(checkpointing, model, optimizer, rng, history, criteria)
     run = (model, optimizer, rng, history, criteria)
-    for callback in callbacks:
-        callback.on_train_begin(history)
-    start = time.perf_counter() - history.last.get("time", 0.0)
-    model.train()
+    start = begin_epochs(run, callbacks)
     context = _Context(model, history, feed, named, loss_fn, optimizer, batch_size, shuffle,
                        rng, limit, untrained, diagnostics, watch_change, callbacks)
     # Overflow may happen quietly: a non-finite loss or weights are caught and reported
