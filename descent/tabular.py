@@ -169,6 +169,9 @@ def _batch_for(batch_size, rows, optimizer):
     when there are fewer, or for L-BFGS, a full-batch method as in scikit-learn)."""
     if batch_size == 0:
         return None
+    if batch_size is not None and batch_size > rows:
+        raise DataError(f"--batch-size {batch_size} is larger than the {rows} training rows; "
+                        "use --batch-size 0 for batch gradient descent")
     full = rows <= 32 or (isinstance(optimizer, str) and optimizer.lower() == "lbfgs")
     return batch_size or (None if full else 32)
 

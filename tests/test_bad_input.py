@@ -181,7 +181,8 @@ CLI_ROWS = [
     ("labels out of range", ["evaluate", "good.descent", "unseen.csv"],
      r"classes the model never saw: \['maybe'\]"),
     ("batch size larger than the data", [*TRAIN, "good.csv", "--target", "label",
-                                         "--batch-size", "500"], "larger than the"),
+                                         "--batch-size", "500"],
+     r"--batch-size 500 is larger than the \d+ training rows; use --batch-size 0"),
     ("unknown target column", [*TRAIN, "good.csv", "--target", "labels"],
      "no target column 'labels'; the columns are"),
     # a loss for the tasks it is offered for
